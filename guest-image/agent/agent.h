@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* snpbuild-agent: runs as PID 1 in the job's VM. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "err.h"
+#include "job.h"
+#include "wire.h"
+
+#define AGENT_BUILD_UID 1000
+#define AGENT_BUILD_GID 1000
+#define AGENT_SCRATCH_DEV "/dev/vdb"
+#define AGENT_SCRATCH_DM "snpbuild-scratch"
+#define AGENT_BUILD_DIR "/build"
+
+/* Guest end of the channel: a transport vtable (virtio-serial port or vsock). */
+typedef struct agent_transport {
+	const char *name;
+	/* 0 and a connected fd; -ENOENT when this transport is not present. */
+	int (*open)(int *ret_fd, sb_err **err);
+} agent_transport;
+
+extern const agent_transport agent_virtio_serial;
+extern const agent_transport agent_vsock;
+
+/* Attester backends: configfs-tsm, /dev/sev-guest, or none (dev mode). */
+typedef struct agent_attester {
+	const char *name;
+	bool (*available)(void);
+	/* Gets a report binding report_data; ret_report is malloc'd. */
+	int (*report)(const uint8_t report_data[64], uint8_t **ret_report, size_t *ret_len, sb_err **err);
+} agent_attester;
+
+extern const agent_attester agent_attester_tsm;
+extern const agent_attester agent_attester_sev_guest;
+extern const agent_attester agent_attester_none;
+const agent_attester *agent_attester_pick(void);
+
+/* Runs argv (no shell) as root, output to the console; 0 on exit status 0. */
+int agent_spawn(char *const argv[], sb_err **err);
+
+/* Scratch disk: encrypted with a key that exists only in guest memory. */
+int agent_scratch_setup(sb_err **err);
+void agent_scratch_teardown(void);
+
+/* Build: receives the source, runs the steps, sends artifacts and RESULT. */
+int agent_build(int chan, wire_reader *rd, const job *j, sb_err **err);
+
+/* The next frame from the host. */
+int agent_read_frame(int fd, wire_reader *rd, wire_frame *f, sb_err **err);
+
+/* Sends the RESULT frame: status, message, per-step records, digests. */
+struct json_t;
+int agent_send_result(int chan, const job *j, const char *status, const char *message, struct json_t *steps,
+		      const uint8_t *source_sha256);
+
+void agent_log(const char *fmt, ...) _printf_(1, 2);

@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "runner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "chan.h"
+#include "config.h"
+#include "disk.h"
+#include "hexutil.h"
+#include "image.h"
+#include "plan.h"
+#include "source.h"
+#include "store.h"
+#include "vm.h"
+#include "wire.h"
+
+#define CONNECT_GRACE_S 120    /* agent must say HELLO within this after boot */
+#define POWEROFF_GRACE_MS 20000 /* after ACK, the guest powers itself off */
+
+const char *runner_status_name(runner_status s)
+{
+	switch (s) {
+	case RUNNER_OK: return "success";
+	case RUNNER_STEP_FAILED: return "step_failed";
+	case RUNNER_BAD_INPUT: return "bad_input";
+	case RUNNER_INFRA: return "infrastructure_error";
+	case RUNNER_TIMEOUT: return "timeout";
+	case RUNNER_INTERRUPTED: return "interrupted";
+	}
+	return "unknown";
+}
+
+void runner_result_clear(runner_result *r)
+{
+	free(r->job_id);
+	free(r->out_dir);
+	free(r->message);
+	*r = (runner_result){ 0 };
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void iso8601(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+char *runner_new_job_id(const char *name)
+{
+	uint8_t rnd[4] = { 0 };
+	char hex[9], stamp[32], *id = NULL;
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return NULL;
+	hex_encode(rnd, sizeof(rnd), hex);
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	if (asprintf(&id, "%s-%s-%s", name, stamp, hex) < 0)
+		return NULL;
+	return id;
+}
+
+/* Everything one run owns; torn down by run_cleanup whatever happened. */
+struct run {
+	const job *j;
+	const runner_opts *o;
+	const runner_events *ev;
+	runner_status status;
+	char *message;
+
+	char *job_id;
+	image *img;
+	plan *pl;
+	source *src;
+	store *st;
+	virConnectPtr conn;
+	virDomainPtr dom;
+	disk *dsk;
+	int lockfd;
+	int chan;
+	wire_reader rd;
+	char *work_dir;
+	double deadline;
+	double last_alive_check;
+	bool guest_gone;
+
+	/* phases */
+	const char *phase;
+	double phase_t0;
+	json_t *phases;
+	/* what the guest said */
+	json_t *guest_result;
+	char *agent_ident;
+	char started_at[32];
+};
+
+_printf_(3, 4) static int fail(struct run *r, runner_status status, const char *fmt, ...)
+{
+	va_list ap;
+	if (r->message)
+		return -1;
+	r->status = status;
+	va_start(ap, fmt);
+	if (vasprintf(&r->message, fmt, ap) < 0)
+		r->message = NULL;
+	va_end(ap);
+	return -1;
+}
+
+static int fail_err(struct run *r, runner_status status, sb_err *e)
+{
+	return fail(r, status, "%s", e && e->msg ? e->msg : "unknown error");
+}
+
+static void notice(struct run *r, const char *fmt, ...) _printf_(2, 3);
+static void notice(struct run *r, const char *fmt, ...)
+{
+	char *m = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	if (m && r->ev && r->ev->notice)
+		r->ev->notice(r->ev->ud, m);
+	free(m);
+}
+
+static void phase_end(struct run *r)
+{
+	if (!r->phase)
+		return;
+	double d = now_s() - r->phase_t0;
+	json_object_set_new(r->phases, r->phase, json_real((double)(long)(d * 1000) / 1000));
+	if (r->ev && r->ev->phase_end)
+		r->ev->phase_end(r->ev->ud, r->phase, d);
+	r->phase = NULL;
+}
+
+static void phase(struct run *r, const char *name)
+{
+	phase_end(r);
+	r->phase = name;
+	r->phase_t0 = now_s();
+	if (r->ev && r->ev->phase_begin)
+		r->ev->phase_begin(r->ev->ud, name);
+}
+
+/* --- waiting on the guest --------------------------------------------------- */
+
+enum wait_outcome { W_READY = 1, W_TICK = 0 };
+
+/* Waits up to timeout_ms for fd (if >= 0) to be readable, watching the
+ * cancel fd, the job deadline and whether the domain still runs. */
+static int wait_io(struct run *r, int fd, int timeout_ms)
+{
+	struct pollfd p[2];
+	int n = 0, rc;
+
+	if (now_s() >= r->deadline)
+		return fail(r, RUNNER_TIMEOUT, "the job ran past its timeout of %u s", r->j->timeout_s);
+	if (fd >= 0)
+		p[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (r->o->cancel_fd >= 0)
+		p[n++] = (struct pollfd){ .fd = r->o->cancel_fd, .events = POLLIN };
+	rc = poll(p, (nfds_t)n, timeout_ms);
+	if (rc < 0 && errno != EINTR)
+		return fail(r, RUNNER_INFRA, "poll: %s", strerror(errno));
+	if (r->o->cancel_fd >= 0 && (p[n - 1].revents & POLLIN))
+		return fail(r, RUNNER_INTERRUPTED, "interrupted by a signal; the VM was destroyed");
+	if (now_s() - r->last_alive_check >= 1.0 && r->dom) {
+		r->last_alive_check = now_s();
+		if (vm_is_active(r->dom) == 0)
+			r->guest_gone = true;
+	}
+	return fd >= 0 && rc > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) ? W_READY : W_TICK;
+}
+
+/* The next frame from the guest, or -1 with the run failed. */
+static int next_frame(struct run *r, wire_frame *f)
+{
+	_cleanup_err_ sb_err *e = NULL;
+
+	for (;;) {
+		int got = wire_reader_next(&r->rd, f, &e);
+		if (got < 0)
+			return fail(r, RUNNER_INFRA, "guest sent a malformed frame: %s", e->msg);
+		if (got > 0)
+			return 0;
+		int w = wait_io(r, r->chan, 250);
+		if (w < 0)
+			return w;
+		if (w == W_TICK) {
+			if (r->guest_gone)
+				return fail(r, RUNNER_INFRA,
+					    "the VM stopped before the job finished (see console.log)");
+			continue;
+		}
+		int n = wire_reader_fill(&r->rd, r->chan, &e);
+		if (n == -EAGAIN)
+			continue;
+		if (n < 0)
+			return fail(r, RUNNER_INFRA, "%s", e->msg);
+		if (n == 0)
+			return fail(r, RUNNER_INFRA, "the guest closed the channel before the job finished "
+						     "(the VM stopped or crashed; see console.log)");
+	}
+}
+
+static int connect_channel(struct run *r)
+{
+	_cleanup_err_ sb_err *e = NULL;
+	const chan_transport *t = r->pl->transport == PLAN_TRANSPORT_VSOCK ? &chan_vsock : &chan_virtio_serial;
+	chan_target tg = { .socket_path = r->pl->chan_socket, .port = WIRE_VSOCK_PORT };
+	double give_up = now_s() + CONNECT_GRACE_S;
+
+	if (r->pl->transport == PLAN_TRANSPORT_VSOCK && vm_vsock_cid(r->dom, &tg.cid, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	for (;;) {
+		int c = t->try_connect(&tg, &r->chan, &e);
+		if (c == 0)
+			return 0;
+		if (c != -EAGAIN)
+			return fail_err(r, RUNNER_INFRA, e);
+		if (now_s() > give_up)
+			return fail(r, RUNNER_INFRA, "the guest's %s channel did not come up within %d s", t->name,
+				    CONNECT_GRACE_S);
+		int w = wait_io(r, -1, 200);
+		if (w < 0)
+			return w;
+		if (r->guest_gone)
+			return fail(r, RUNNER_INFRA, "the VM stopped during boot (see console.log)");
+	}
+}
+
+/* --- the conversation ---------------------------------------------------------- */
+
+static int await_hello(struct run *r)
+{
+	_cleanup_err_ sb_err *e = NULL;
+	wire_frame f;
+	uint32_t version;
+
+	if (next_frame(r, &f) < 0)
+		return -1;
+	if (f.type != WIRE_HELLO)
+		return fail(r, RUNNER_INFRA, "guest spoke %s before HELLO", wire_type_name(f.type));
+	if (wire_hello_parse(f.payload, f.len, &version, &r->agent_ident, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	if (version != WIRE_VERSION)
+		return fail(r, RUNNER_INFRA, "guest agent speaks protocol %u, this host %u", version, WIRE_VERSION);
+	notice(r, "guest agent: %s", r->agent_ident);
+	return 0;
+}
+
+static int send_source(struct run *r)
+{
+	_cleanup_err_ sb_err *e = NULL;
+	_cleanup_close_ int fd = open(r->src->archive, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ uint8_t *buf = malloc(WIRE_CHUNK);
+
+	if (fd < 0 || !buf)
+		return fail(r, RUNNER_INFRA, "%s: %s", r->src->archive, strerror(errno));
+	if (wire_send(r->chan, WIRE_JOB, r->j->raw, r->j->raw_len, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	for (;;) {
+		ssize_t n = read(fd, buf, WIRE_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(r, RUNNER_INFRA, "%s: %s", r->src->archive, strerror(errno));
+		if (n == 0)
+			break;
+		if (wire_send(r->chan, WIRE_SOURCE_DATA, buf, (size_t)n, &e) < 0)
+			return fail_err(r, RUNNER_INFRA, e);
+		if (wait_io(r, -1, 0) < 0)
+			return -1;
+	}
+	if (wire_send(r->chan, WIRE_SOURCE_END, r->src->sha256, SHA256_LEN, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	return 0;
+}
+
+static int check_guest_result(struct run *r, const wire_frame *f)
+{
+	json_error_t je;
+	json_t *res = json_loadb((const char *)f->payload, f->len, JSON_REJECT_DUPLICATES, &je);
+	const char *status = NULL, *message = NULL, *job_sha = NULL, *src_sha = NULL;
+	char want[SHA256_HEX_LEN];
+
+	if (!res || json_unpack(res, "{s:s, s?s, s:s, s?s}", "status", &status, "message", &message, "job_sha256",
+				&job_sha, "source_sha256", &src_sha) < 0) {
+		json_decref(res);
+		return fail(r, RUNNER_INFRA, "guest RESULT is not the expected JSON object");
+	}
+	r->guest_result = res;
+	hex_encode(r->j->digest, SHA256_LEN, want);
+	if (strcmp(job_sha, want))
+		return fail(r, RUNNER_INFRA, "guest ran a job descriptor with sha256 %.64s, not this job's %s", job_sha,
+			    want);
+	if (!strcmp(status, "success")) {
+		hex_encode(r->src->sha256, SHA256_LEN, want);
+		if (!src_sha || strcmp(src_sha, want))
+			return fail(r, RUNNER_INFRA, "guest built a source with another digest");
+		return 0;
+	}
+	if (!strcmp(status, "step_failed") || !strcmp(status, "artifact_missing"))
+		return fail(r, RUNNER_STEP_FAILED, "%.1024s", message ? message : "a build step failed");
+	return fail(r, RUNNER_INFRA, "guest agent: %.1024s", message ? message : status);
+}
+
+static int converse(struct run *r)
+{
+	_cleanup_err_ sb_err *e = NULL;
+	wire_frame f;
+	char name[WIRE_MAX_NAME + 1];
+	uint64_t size;
+	uint16_t flags;
+	bool collecting = false;
+
+	for (;;) {
+		if (next_frame(r, &f) < 0)
+			return -1;
+		switch (f.type) {
+		case WIRE_LOG:
+			if (store_log(r->st, f.payload, f.len, &e) < 0)
+				return fail_err(r, RUNNER_INFRA, e);
+			if (r->ev && r->ev->log)
+				r->ev->log(r->ev->ud, f.payload, f.len);
+			break;
+		case WIRE_PHASE:
+			notice(r, "guest: %.*s", (int)(f.len > 200 ? 200 : f.len), (const char *)f.payload);
+			break;
+		case WIRE_ARTIFACT_BEGIN:
+			if (!collecting) {
+				phase(r, "collect");
+				collecting = true;
+			}
+			if (wire_artifact_begin_parse(f.payload, f.len, &size, &flags, name, &e) < 0 ||
+			    store_artifact_begin(r->st, name, size, flags & WIRE_ARTIFACT_EXECUTABLE, &e) < 0)
+				return fail_err(r, RUNNER_INFRA, e);
+			break;
+		case WIRE_ARTIFACT_DATA:
+			if (store_artifact_data(r->st, f.payload, f.len, &e) < 0)
+				return fail_err(r, RUNNER_INFRA, e);
+			break;
+		case WIRE_ARTIFACT_END:
+			if (f.len != SHA256_LEN)
+				return fail(r, RUNNER_INFRA, "ARTIFACT_END carries %u bytes, not a SHA-256", f.len);
+			if (store_artifact_end(r->st, f.payload, &e) < 0)
+				return fail_err(r, RUNNER_INFRA, e);
+			break;
+		case WIRE_EVIDENCE:
+			break; /* evidence handling lands with provenance */
+		case WIRE_RESULT:
+			if (store_artifact_open(r->st))
+				return fail(r, RUNNER_INFRA, "guest ended with an artifact half sent");
+			if (!collecting)
+				phase(r, "collect");
+			if (check_guest_result(r, &f) < 0)
+				return -1;
+			if (wire_send(r->chan, WIRE_ACK, NULL, 0, &e) < 0)
+				return fail_err(r, RUNNER_INFRA, e);
+			return 0;
+		default:
+			return fail(r, RUNNER_INFRA, "guest sent a %s frame, which only the host may send",
+				    wire_type_name(f.type));
+		}
+	}
+}
+
+/* --- output ----------------------------------------------------------------- */
+
+static json_t *hexj(const uint8_t *b)
+{
+	char h[SHA256_HEX_LEN];
+	hex_encode(b, SHA256_LEN, h);
+	return json_string(h);
+}
+
+static void write_result(struct run *r)
+{
+	_cleanup_err_ sb_err *e = NULL;
+	json_t *o = json_object(), *arts = json_array();
+	char finished[32];
+
+	if (!r->st)
+		return;
+	iso8601(finished);
+	json_object_set_new(o, "snpbuild_version", json_string(SNPBUILD_VERSION));
+	json_object_set_new(o, "job_id", json_string(r->job_id));
+	json_object_set_new(o, "job_name", json_string(r->j->name));
+	json_object_set_new(o, "status", json_string(runner_status_name(r->status)));
+	if (r->message)
+		json_object_set_new(o, "message", json_string(r->message));
+	json_object_set_new(o, "tee", json_string(job_tee_name(r->j->tee)));
+	json_object_set_new(o, "insecure_dev_mode", json_boolean(r->j->tee == JOB_TEE_NONE));
+	json_object_set_new(o, "job_sha256", hexj(r->j->digest));
+	json_object_set_new(o, "host_data", hexj(r->j->digest));
+	if (r->src)
+		json_object_set_new(o, "source", json_pack("{s:s, s:o, s:I, s:b}", "path", r->j->source_path,
+							    "sha256", hexj(r->src->sha256), "size",
+							    (json_int_t)r->src->size, "packed_from_directory",
+							    r->j->source_is_dir));
+	if (r->img)
+		json_object_set_new(o, "guest_image",
+				    json_pack("{s:o, s:o, s:o, s:s, s:s}", "manifest_sha256",
+					      hexj(r->img->manifest_sha256), "kernel_sha256",
+					      hexj(r->pl ? r->pl->kernel_sha256 : r->img->kernel.sha256), "initrd_sha256",
+					      hexj(r->img->initrd.sha256), "cmdline", r->img->cmdline, "verity_roothash",
+					      r->img->verity_roothash));
+	if (r->pl)
+		json_object_set_new(o, "vm",
+				    json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:s}", "domain", r->pl->domain_name,
+					      "domain_type", r->pl->domain_type, "vcpus", r->pl->vcpus, "memory_mib",
+					      r->pl->memory_mib, "disk_gib", r->j->disk_gib, "transport",
+					      plan_transport_name(r->pl->transport), "transport_reason",
+					      r->pl->transport_reason));
+	if (r->guest_result) {
+		json_t *steps = json_object_get(r->guest_result, "steps");
+		if (json_is_array(steps))
+			json_object_set(o, "steps", steps);
+	}
+	for (size_t i = 0; i < store_n_artifacts(r->st); i++) {
+		const store_artifact *a = store_artifact_at(r->st, i);
+		json_array_append_new(arts, json_pack("{s:s, s:o, s:I, s:b}", "name", a->name, "sha256",
+						      hexj(a->sha256), "size", (json_int_t)a->size, "executable",
+						      a->executable));
+	}
+	json_object_set_new(o, "artifacts", arts);
+	json_object_set(o, "phases", r->phases);
+	json_object_set_new(o, "started_at", json_string(r->started_at));
+	json_object_set_new(o, "finished_at", json_string(finished));
+
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (text) {
+		size_t n = strlen(text);
+		text[n] = '\n';
+		store_write_file(r->st, "result.json", text, n + 1, &e);
+		free(text);
+	}
+	json_decref(o);
+}
+
+/* --- teardown ------------------------------------------------------------------ */
+
+static int rm_work_dir(const char *dir)
+{
+	static const char *const files[] = { "scratch.qcow2", "channel.sock", "source.tar", "lock" };
+	char p[4096];
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static void wait_poweroff(struct run *r)
+{
+	double until = now_s() + POWEROFF_GRACE_MS / 1000.0;
+	while (r->dom && vm_is_active(r->dom) > 0 && now_s() < until)
+		if (poll(NULL, 0, 100) < 0 && errno != EINTR)
+			break;
+}
+
+static void run_cleanup(struct run *r)
+{
+	_cleanup_err_ sb_err *e = NULL;
+
+	phase(r, "destroy");
+	if (r->chan >= 0) {
+		close(r->chan);
+		r->chan = -1;
+	}
+	if (r->dom) {
+		if (vm_destroy(r->dom, &e) < 0) {
+			notice(r, "%s", e->msg);
+			sb_err_freep(&e);
+		}
+		virDomainFree(r->dom);
+		r->dom = NULL;
+	}
+	if (r->dsk) {
+		if (disk_delete(r->dsk, &e) < 0) {
+			notice(r, "%s", e->msg);
+			sb_err_freep(&e);
+		}
+		disk_free(r->dsk);
+		r->dsk = NULL;
+	}
+	if (r->st)
+		store_artifact_abort(r->st);
+	source_free(r->src);
+	r->src = NULL;
+	if (r->work_dir) {
+		if (rm_work_dir(r->work_dir) < 0)
+			notice(r, "could not remove %s: %s", r->work_dir, strerror(errno));
+	}
+	if (r->lockfd >= 0)
+		close(r->lockfd);
+	if (r->conn)
+		virConnectClose(r->conn);
+	r->conn = NULL;
+	phase_end(r);
+}
+
+static int make_work_dir(struct run *r)
+{
+	char lock[4096];
+
+	if (mkdir(r->o->work_root, 0700) < 0 && errno != EEXIST)
+		return fail(r, RUNNER_INFRA, "work folder %s: %s", r->o->work_root, strerror(errno));
+	if (asprintf(&r->work_dir, "%s/%s", r->o->work_root, r->job_id) < 0) {
+		r->work_dir = NULL;
+		return fail(r, RUNNER_INFRA, "out of memory");
+	}
+	if (mkdir(r->work_dir, 0700) < 0) {
+		int saved = errno;
+		free(r->work_dir);
+		r->work_dir = NULL; /* not ours */
+		return fail(r, RUNNER_INFRA, "work folder: %s", strerror(saved));
+	}
+	snprintf(lock, sizeof(lock), "%s/lock", r->work_dir);
+	r->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (r->lockfd < 0 || flock(r->lockfd, LOCK_EX | LOCK_NB) < 0)
+		return fail(r, RUNNER_INFRA, "%s: %s", lock, strerror(errno));
+	return 0;
+}
+
+static int run_inner(struct run *r)
+{
+	_cleanup_err_ sb_err *e = NULL;
+	_cleanup_free_ char *xml = NULL, *console = NULL, *reason = NULL;
+	int rc;
+
+	phase(r, "image");
+	if (image_load(r->o->image, &r->img, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+
+	if (vm_connect(r->o->uri, &r->conn, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	if (r->j->tee == JOB_TEE_SNP) {
+		rc = vm_host_has_snp(r->conn, r->o->domain_type ? r->o->domain_type : "kvm", &reason, &e);
+		if (rc < 0)
+			return fail_err(r, RUNNER_INFRA, e);
+		if (rc == 0)
+			return fail(r, RUNNER_INFRA,
+				    "%s: tee: \"snp\" cannot run on this host: %s. Nothing was created. "
+				    "Use tee \"none\" for the insecure development mode.",
+				    r->o->display, reason);
+	}
+	/* A pinned tarball is checked before anything exists. */
+	if (!r->j->source_is_dir) {
+		rc = source_prepare(r->j, r->o->display, NULL, &r->src, &e);
+		if (rc < 0)
+			return fail_err(r, rc == -EBADMSG ? RUNNER_BAD_INPUT : RUNNER_INFRA, e);
+	}
+
+	if (make_work_dir(r) < 0)
+		return -1;
+	if (store_open(r->o->out_root, r->job_id, r->j->artifacts, r->j->n_artifacts, &r->st, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	if (asprintf(&console, "%s/console.log", store_dir(r->st)) < 0)
+		return fail(r, RUNNER_INFRA, "out of memory");
+	plan_opts po = { .job_id = r->job_id, .work_dir = r->work_dir, .console_log = console,
+			 .domain_type = r->o->domain_type, .firmware = r->o->firmware,
+			 .force_transport = r->o->force_transport };
+	if (plan_build(r->j, r->img, &po, &r->pl, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	notice(r, "channel: %s (%s)", plan_transport_name(r->pl->transport), r->pl->transport_reason);
+	if (r->j->source_is_dir && source_prepare(r->j, r->o->display, r->work_dir, &r->src, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+
+	phase(r, "disk");
+	if (disk_create(r->conn, r->pl->domain_name, r->work_dir, "scratch.qcow2", r->pl->disk_bytes, &r->dsk, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+
+	phase(r, "boot");
+	if (plan_domain_xml(r->pl, &xml, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	r->deadline = now_s() + r->j->timeout_s;
+	if (vm_start(r->conn, xml, &r->dom, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	r->last_alive_check = now_s();
+	if (connect_channel(r) < 0 || await_hello(r) < 0)
+		return -1;
+
+	phase(r, "inject");
+	if (send_source(r) < 0)
+		return -1;
+
+	phase(r, "build");
+	if (converse(r) < 0)
+		return -1;
+	wait_poweroff(r);
+	return 0;
+}
+
+int runner_run(const job *j, const runner_opts *o, const runner_events *ev, runner_result *ret)
+{
+	struct run r = { .j = j, .o = o, .ev = ev, .status = RUNNER_OK, .lockfd = -1, .chan = -1 };
+	int rc;
+
+	wire_reader_init(&r.rd, WIRE_MAX_PAYLOAD);
+	r.phases = json_object();
+	iso8601(r.started_at);
+	r.deadline = now_s() + j->timeout_s + 3600;
+	r.job_id = runner_new_job_id(j->name);
+	if (!r.job_id)
+		fail(&r, RUNNER_INFRA, "cannot generate a job id");
+	else
+		run_inner(&r);
+	run_cleanup(&r);
+	write_result(&r);
+
+	*ret = (runner_result){ .status = r.status, .job_id = r.job_id, .message = r.message };
+	ret->out_dir = r.st ? strdup(store_dir(r.st)) : NULL;
+	rc = r.status == RUNNER_OK ? 0 : -1;
+
+	store_free(r.st);
+	image_free(r.img);
+	plan_free(r.pl);
+	wire_reader_free(&r.rd);
+	json_decref(r.phases);
+	json_decref(r.guest_result);
+	free(r.agent_ident);
+	free(r.work_dir);
+	return rc;
+}
+
+int runner_sweep(const char *uri, const char *work_root, unsigned *ret_removed, sb_err **err)
+{
+	_cleanup_(virConnectClosep) virConnectPtr conn = NULL;
+	DIR *d = opendir(work_root);
+	struct dirent *de;
+	unsigned removed = 0;
+
+	if (!d) {
+		if (errno == ENOENT) {
+			*ret_removed = 0;
+			return 0;
+		}
+		return sb_err_sys(err, errno, "%s", work_root);
+	}
+	while ((de = readdir(d))) {
+		char dir[4096], lock[4200], name[4200];
+		_cleanup_close_ int fd = -1;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", work_root, de->d_name);
+		snprintf(lock, sizeof(lock), "%s/lock", dir);
+		fd = open(lock, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue; /* a live run owns it */
+		if (!conn && vm_connect(uri, &conn, err) < 0) {
+			closedir(d);
+			return -EIO;
+		}
+		snprintf(name, sizeof(name), "snpbuild-%s", de->d_name);
+		vm_destroy_by_name(conn, name, NULL);
+		virStoragePoolPtr pool = virStoragePoolLookupByName(conn, name);
+		if (pool) {
+			virStoragePoolDestroy(pool);
+			virStoragePoolFree(pool);
+		}
+		if (rm_work_dir(dir) == 0)
+			removed++;
+	}
+	closedir(d);
+	*ret_removed = removed;
+	return 0;
+}
