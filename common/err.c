@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-static int vset(sb_err **err, int errnum, bool sys, const char *fmt, va_list ap)
+_printf_(4, 0) static int vset(sb_err **err, int errnum, bool sys, const char *fmt, va_list ap)
 {
 	int ret = errnum > 0 ? -errnum : -EINVAL;
 	char *msg = NULL;

@@ -22,7 +22,17 @@ start)
 	fi
 	mkdir -p /run/libvirt /var/lib/libvirt/qemu /var/cache/libvirt/qemu
 	is_running /run/virtlogd.pid || virtlogd -d
-	is_running /run/libvirtd.pid || libvirtd -d
+	if ! is_running /run/libvirtd.pid; then
+		# libvirt daemonizes QEMU, whose process then belongs to PID 1. Where
+		# PID 1 is no real init (containers, this project's machines: it
+		# reaps orphans only every ~2 s), libvirt's destroy waits for the
+		# zombie. tini -s makes a subreaper that reaps at once.
+		if [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ] && command -v tini >/dev/null; then
+			setsid tini -s -- libvirtd </dev/null >>/var/log/snpbuild-libvirtd.log 2>&1 &
+		else
+			libvirtd -d
+		fi
+	fi
 	i=0
 	until virsh -q -c "$uri" version >/dev/null 2>&1; do
 		i=$((i + 1))

@@ -243,7 +243,8 @@ static char *source_tree(void)
 
 /* --- artifacts ----------------------------------------------------------------- */
 
-static int send_file(int chan, const char *path, const char *name, sb_err **err)
+/* Streams one artifact; its SHA-256 (what the provenance names) to ret_md. */
+static int send_file(int chan, const char *path, const char *name, uint8_t ret_md[SHA256_LEN], sb_err **err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
@@ -283,12 +284,14 @@ static int send_file(int chan, const char *path, const char *name, sb_err **err)
 	EVP_MD_CTX_free(ctx);
 	if (r < 0)
 		return r;
+	memcpy(ret_md, md, SHA256_LEN);
 	return wire_send(chan, WIRE_ARTIFACT_END, md, SHA256_LEN, err);
 }
 
 /* Collects every match of every declared path. Returns 0, or 1 with *ret_msg
  * set when the job's declaration is not met (a build failure, not ours). */
-static int send_artifacts(int chan, const job *j, const char *tree, char **ret_msg, sb_err **err)
+static int send_artifacts(int chan, const job *j, const char *tree, agent_subject *subs, size_t *ret_n_subs,
+			  char **ret_msg, sb_err **err)
 {
 	_cleanup_free_ char *root = realpath(tree, NULL);
 	char **sent = calloc(4096, sizeof(char *));
@@ -346,8 +349,9 @@ static int send_artifacts(int chan, const job *j, const char *tree, char **ret_m
 				r = 1;
 				break;
 			}
-			if ((r = send_file(chan, real, base, err)) < 0)
+			if ((r = send_file(chan, real, base, subs[n_sent].sha256, err)) < 0)
 				break;
+			snprintf(subs[n_sent].name, sizeof(subs[n_sent].name), "%s", base);
 			sent[n_sent++] = TAKE_PTR(real);
 			found++;
 		}
@@ -358,6 +362,7 @@ static int send_artifacts(int chan, const job *j, const char *tree, char **ret_m
 			r = 1;
 		}
 	}
+	*ret_n_subs = n_sent;
 	for (size_t s = 0; s < n_sent; s++)
 		free(sent[s]);
 	free(sent);
@@ -366,12 +371,14 @@ static int send_artifacts(int chan, const job *j, const char *tree, char **ret_m
 
 /* --- the build ------------------------------------------------------------------- */
 
-int agent_build(int chan, wire_reader *rd, const job *j, sb_err **err)
+int agent_build(int chan, wire_reader *rd, const job *j, const agent_signer *signer, sb_err **err)
 {
 	uint8_t src_sha[SHA256_LEN];
 	_cleanup_free_ char *tree = NULL, *msg = NULL;
 	json_t *steps = json_array();
 	const char *status = "success";
+	_cleanup_free_ agent_subject *subs = calloc(4096, sizeof(agent_subject));
+	size_t n_subs = 0;
 	wire_frame f;
 	int r;
 
@@ -422,11 +429,21 @@ int agent_build(int chan, wire_reader *rd, const job *j, sb_err **err)
 
 	if (!strcmp(status, "success")) {
 		wire_send_str(chan, WIRE_PHASE, "collect artifacts", NULL);
-		r = send_artifacts(chan, j, tree, &msg, err);
+		if (!subs) {
+			r = sb_err_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		r = send_artifacts(chan, j, tree, subs, &n_subs, &msg, err);
 		if (r < 0)
 			goto out;
 		if (r > 0)
 			status = "artifact_missing";
+	}
+	/* Signed only once every artifact is hashed; a failed build gets no provenance. */
+	if (!strcmp(status, "success")) {
+		wire_send_str(chan, WIRE_PHASE, "sign provenance", NULL);
+		if ((r = agent_send_evidence(chan, signer, j, subs, n_subs, src_sha, err)) < 0)
+			goto out;
 	}
 	if ((r = agent_send_result(chan, j, status, msg, steps, src_sha)) < 0) {
 		r = sb_err_sys(err, -r, "sending the result");

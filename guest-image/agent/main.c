@@ -80,6 +80,7 @@ int main(void)
 {
 	_cleanup_err_ sb_err *e = NULL;
 	_cleanup_job_ job *j = NULL;
+	agent_signer *signer = NULL;
 	const char *tname = NULL;
 	const agent_attester *att;
 	wire_reader rd;
@@ -94,6 +95,11 @@ int main(void)
 	unsetenv("TERM");
 
 	att = agent_attester_pick();
+	/* The job's signing key exists from here on, in this process only. */
+	if (agent_signer_new(&signer, &e) < 0) {
+		agent_log("FATAL: %s", e->msg);
+		power_off(1);
+	}
 	if (open_channel(&chan, &tname, &e) < 0) {
 		agent_log("FATAL: %s", e->msg);
 		power_off(1);
@@ -117,10 +123,16 @@ int main(void)
 	}
 	if (job_parse(f.payload, f.len, "job", NULL, 0, &j, &e) < 0)
 		goto fatal;
+	if (agent_signer_attest(signer, att, j, &e) < 0)
+		goto fatal;
+	if (!agent_signer_report(signer, &(size_t){ 0 }))
+		agent_log("attester %s: no attestation report (insecure development mode): the provenance is "
+			  "signed but its key is bound to nothing", att->name);
 
-	if (agent_build(chan, &rd, j, &e) < 0)
+	if (agent_build(chan, &rd, j, signer, &e) < 0)
 		goto fatal;
 	wire_reader_free(&rd);
+	agent_signer_free(signer);
 	agent_scratch_teardown();
 	close(chan);
 	power_off(0);

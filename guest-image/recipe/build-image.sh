@@ -15,7 +15,8 @@
 # whole run is a no-op when nothing changed. See guest-image/README.md.
 #
 # Environment:
-#   SNPBUILD_DEBIAN_MIRROR  debootstrap mirror (default http://deb.debian.org/debian)
+#   SNPBUILD_DEBIAN_MIRROR  Debian mirror (default http://deb.debian.org/debian)
+#   SNPBUILD_DEBIAN_SECURITY_MIRROR  (default http://deb.debian.org/debian-security)
 #   SNPBUILD_IMAGE_REFRESH=1  ignore the up-to-date check and rebuild the
 #                           debootstrap base from the mirror (picks up new
 #                           package versions)
@@ -26,6 +27,8 @@ set -euo pipefail
 PROG=build-image.sh
 SUITE=bookworm
 MIRROR=${SNPBUILD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${SNPBUILD_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 EPOCH=${SOURCE_DATE_EPOCH:-1704067200}
 BLOCK=4096
 AGENT_PATH=/usr/bin/snpbuild-agent
@@ -58,7 +61,7 @@ fn_hash() { declare -f "$1" | sha256sum | cut -d' ' -f1; }
 AGENT_SHA=$(sha256 "$AGENT")
 RUN_KEY=$(cat "${BASH_SOURCE[0]}" "$RECIPE/init" "$RECIPE/packages.list" \
 	"$RECIPE/modules.list" "$RECIPE/mke2fs.conf" |
-	{ cat; printf '\n%s\n' "$AGENT_SHA" "$SUITE" "$MIRROR" "$EPOCH"; } |
+	{ cat; printf '\n%s\n' "$AGENT_SHA" "$SUITE" "$MIRROR" "$SECURITY_MIRROR" "$EPOCH"; } |
 	sha256sum | cut -d' ' -f1)
 stamp_text() {
 	echo "$RUN_KEY"
@@ -72,13 +75,30 @@ fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot and root-owned files in the image need it)"
 for t in apt-get apt-cache dpkg-deb dpkg-query debootstrap chroot depmod modprobe \
-	cpio gzip xz readelf mkfs.ext4 resize2fs dumpe2fs veritysetup flock; do
+	umount cpio gzip xz readelf mkfs.ext4 resize2fs dumpe2fs veritysetup flock; do
 	command -v "$t" > /dev/null || die "required tool '$t' not found (run scripts/install-deps.sh)"
 done
+[ -f "$KEYRING" ] || die "$KEYRING missing (package debian-archive-keyring)"
+
+# Remove a cache directory; first unmount anything an interrupted stage left
+# mounted in it (debootstrap and the upgrade mount /proc in the tree).
+safe_rm() {
+	local p m
+	for p in "$@"; do
+		[ -e "$p" ] || continue
+		for m in $(awk -v p="$p/" 'index($2 "/", p) == 1 {print $2}' /proc/self/mounts | sort -r); do
+			umount -l "$m" || die "cannot unmount $m (left by an interrupted build)"
+		done
+		rm -rf --one-file-system "$p"
+	done
+}
 
 mkdir -p "$CACHE"
 exec 9> "$CACHE/lock"
 flock -n 9 || { log "waiting for another build-image.sh on $OUTDIR"; flock 9; }
+# Holding the lock: whatever a killed run left behind is garbage.
+safe_rm "$CACHE"/.tmp-* "$OUTDIR/.rootfs.img.tmp" "$OUTDIR/.manifest.json.tmp"
+trap 'safe_rm "$CACHE"/.tmp-*-$$ "$OUTDIR/.rootfs.img.tmp"' EXIT
 
 # Packages list without comments and blanks.
 PACKAGES=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$RECIPE/packages.list")
@@ -93,15 +113,15 @@ cached() {
 	local dir=$CACHE/$kind-${key:0:20}
 	if [ ! -e "$dir/.done" ]; then
 		local tmp=$CACHE/.tmp-$kind-$$
-		rm -rf "$tmp" "$dir"
+		safe_rm "$tmp" "$dir"
 		mkdir -p "$tmp"
 		log "$kind: building (cache key ${key:0:20})"
-		"$fn" "$tmp" "$@" >&2 || { rm -rf "$tmp"; die "$kind: stage failed"; }
+		"$fn" "$tmp" "$@" >&2 || { safe_rm "$tmp"; die "$kind: stage failed"; }
 		touch "$tmp/.done"
 		mv "$tmp" "$dir"
 		local old
 		for old in "$CACHE/$kind"-*; do
-			[ "$old" = "$dir" ] || rm -rf "$old"
+			[ "$old" = "$dir" ] || safe_rm "$old"
 		done
 		log "$kind: done"
 	else
@@ -146,13 +166,31 @@ stage_busybox() { # DIR VERSION
 stage_rootfs_base() { # DIR
 	local d=$1 t=$1/tree days=$((EPOCH / 86400))
 	log "rootfs-base: debootstrap --variant=minbase $SUITE (about a minute)"
-	if ! debootstrap --variant=minbase --components=main \
+	if ! debootstrap --variant=minbase --components=main --keyring="$KEYRING" \
 		--include="$(echo $PACKAGES | tr ' ' ,)" "$SUITE" "$t" "$MIRROR" > "$d/debootstrap.log" 2>&1; then
 		tail -20 "$d/debootstrap.log" >&2
 		[ -f "$t/debootstrap/debootstrap.log" ] && tail -20 "$t/debootstrap/debootstrap.log" >&2
 		echo "debootstrap failed (log above)" >&2
 		return 1
 	fi
+	# debootstrap installs one suite; bring the tree to the current point
+	# release plus security updates, like the host the agent is built on.
+	cat > "$t/etc/apt/sources.list" <<-SRC
+		deb $MIRROR $SUITE main
+		deb $MIRROR $SUITE-updates main
+		deb $SECURITY_MIRROR $SUITE-security main
+	SRC
+	mount -t proc proc "$t/proc" || return 1
+	if ! { chroot "$t" apt-get -q update &&
+		DEBIAN_FRONTEND=noninteractive chroot "$t" apt-get -y -q --no-install-recommends \
+			-o Dpkg::Options::=--force-confold upgrade &&
+		chroot "$t" apt-get clean; } > "$d/apt-upgrade.log" 2>&1; then
+		umount "$t/proc"
+		tail -20 "$d/apt-upgrade.log" >&2
+		echo "apt-get upgrade in the root tree failed (log above)" >&2
+		return 1
+	fi
+	umount "$t/proc" || return 1
 	dpkg-query --admindir="$t/var/lib/dpkg" -W -f '${Package}\t${Version}\n' |
 		LC_ALL=C sort > "$d/packages.tsv"
 
@@ -277,8 +315,8 @@ fi
 
 KEY_KERNEL=$(sha256_str "$(fn_hash stage_kernel) $KPKG $KPKG_VER $KPKG_SHA")
 KEY_BUSYBOX=$(sha256_str "$(fn_hash stage_busybox) $BB_VER $BB_SHA")
-KEY_BASE=$(sha256_str "$(fn_hash stage_rootfs_base) $SUITE $MIRROR $EPOCH $(echo $PACKAGES)")
-[ "${SNPBUILD_IMAGE_REFRESH:-0}" = 1 ] && rm -rf "$CACHE/rootfs-base-${KEY_BASE:0:20}"
+KEY_BASE=$(sha256_str "$(fn_hash stage_rootfs_base) $SUITE $MIRROR $SECURITY_MIRROR $EPOCH $(echo $PACKAGES)")
+if [ "${SNPBUILD_IMAGE_REFRESH:-0}" = 1 ]; then safe_rm "$CACHE/rootfs-base-${KEY_BASE:0:20}"; fi
 
 KDIR=$(cached kernel "$KEY_KERNEL" stage_kernel "$KPKG" "$KPKG_VER")
 BDIR=$(cached busybox "$KEY_BUSYBOX" stage_busybox "$BB_VER")

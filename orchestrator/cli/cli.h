@@ -3,6 +3,8 @@
  * calls the library and prints. */
 #pragma once
 
+#include <stdint.h>
+
 /* Exit statuses, documented in README.md. */
 enum {
 	EXIT_OK = 0,
@@ -19,7 +21,14 @@ struct cli_verb {
 	const char *summary;
 };
 
+/* Parses a number (decimal, 0x hex or 0 octal) in 0..max for option opt;
+ * prints "<verb>: <opt>: ..." and returns -EINVAL otherwise. */
+int cli_parse_u64(const char *verb, const char *opt, const char *s, uint64_t max, uint64_t *out);
+
 int cmd_measure(int argc, char **argv);
 int cmd_verify_report(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_host_check(int argc, char **argv);
 int cmd_image(int argc, char **argv);

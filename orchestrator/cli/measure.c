@@ -36,25 +36,6 @@ static void usage(FILE *f)
 	fprintf(f, "\n");
 }
 
-static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)
-{
-	char *end = NULL;
-	unsigned long long v;
-
-	errno = 0;
-	if (!s || !*s || *s == '-')
-		goto bad;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
-		goto bad;
-	*out = v;
-	return 0;
-bad:
-	fprintf(stderr, "snpbuild measure: %s: '%s' is not a number in range (0-%llu)\n", opt, s ? s : "",
-		(unsigned long long)max);
-	return -EINVAL;
-}
-
 static int parse_hex(const char *opt, const char *s, void *out, size_t len)
 {
 	if (hex_decode(s, out, len) < 0) {
@@ -168,7 +149,7 @@ int cmd_measure(int argc, char **argv)
 			image = optarg;
 			break;
 		case OPT_VCPUS:
-			if (parse_u64("--vcpus", optarg, UINT32_MAX, &v) < 0)
+			if (cli_parse_u64("snpbuild measure", "--vcpus", optarg, UINT32_MAX, &v) < 0)
 				return EXIT_BAD_INPUT;
 			in.vcpus = (unsigned)v;
 			have_vcpus = true;
@@ -179,7 +160,7 @@ int cmd_measure(int argc, char **argv)
 		case OPT_FAMILY:
 		case OPT_MODEL:
 		case OPT_STEPPING:
-			if (parse_u64(c == OPT_FAMILY ? "--vcpu-family" : c == OPT_MODEL ? "--vcpu-model" : "--vcpu-stepping",
+			if (cli_parse_u64("snpbuild measure", c == OPT_FAMILY ? "--vcpu-family" : c == OPT_MODEL ? "--vcpu-model" : "--vcpu-stepping",
 				      optarg, UINT32_MAX, &v) < 0)
 				return EXIT_BAD_INPUT;
 			if (c == OPT_FAMILY)
@@ -191,7 +172,7 @@ int cmd_measure(int argc, char **argv)
 			have_fms[c - OPT_FAMILY] = true;
 			break;
 		case OPT_FEATURES:
-			if (parse_u64("--guest-features", optarg, UINT64_MAX, &in.guest_features) < 0)
+			if (cli_parse_u64("snpbuild measure", "--guest-features", optarg, UINT64_MAX, &in.guest_features) < 0)
 				return EXIT_BAD_INPUT;
 			break;
 		case OPT_JSON:
@@ -207,7 +188,7 @@ int cmd_measure(int argc, char **argv)
 			author_key_path = optarg;
 			break;
 		case OPT_POLICY:
-			if (parse_u64("--policy", optarg, UINT64_MAX, &idp.policy) < 0)
+			if (cli_parse_u64("snpbuild measure", "--policy", optarg, UINT64_MAX, &idp.policy) < 0)
 				return EXIT_BAD_INPUT;
 			have_policy = true;
 			break;
@@ -220,7 +201,7 @@ int cmd_measure(int argc, char **argv)
 				return EXIT_BAD_INPUT;
 			break;
 		case OPT_SVN:
-			if (parse_u64("--guest-svn", optarg, UINT32_MAX, &v) < 0)
+			if (cli_parse_u64("snpbuild measure", "--guest-svn", optarg, UINT32_MAX, &v) < 0)
 				return EXIT_BAD_INPUT;
 			idp.guest_svn = (uint32_t)v;
 			break;

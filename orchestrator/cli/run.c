@@ -31,6 +31,7 @@ static void usage(FILE *f)
 	      "      --accel tcg|kvm    accelerator (default: kvm for tee snp, tcg for tee none;\n"
 	      "                         $SNPBUILD_ACCEL overrides the default)\n"
 	      "      --firmware FILE    AmdSev OVMF ROM for tee snp\n"
+	      "      --kds-cache DIR    AMD KDS cache: store the report's VCEK in the bundle\n"
 	      "      --transport auto|vsock|virtio-serial   host-guest channel (default: auto)\n"
 	      "  -q, --quiet            no build output, only phases and the summary\n"
 	      "\n"
@@ -111,6 +112,7 @@ int cmd_run(int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "accel", required_argument, NULL, 'a' },
 		{ "firmware", required_argument, NULL, 'f' },
+		{ "kds-cache", required_argument, NULL, 'k' },
 		{ "transport", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -135,6 +137,7 @@ int cmd_run(int argc, char **argv)
 		case 'c': o.uri = optarg; break;
 		case 'a': accel = optarg; accel_given = true; break;
 		case 'f': o.firmware = optarg; break;
+		case 'k': o.kds_cache = optarg; break;
 		case 't':
 			if (!strcmp(optarg, "vsock"))
 				o.force_transport = PLAN_TRANSPORT_VSOCK;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <openssl/pem.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,17 +16,19 @@
 
 #include "chan.h"
 #include "config.h"
+#include "cursor.h"
 #include "disk.h"
 #include "hexutil.h"
 #include "image.h"
+#include "host.h"
 #include "plan.h"
+#include "prov.h"
 #include "source.h"
 #include "store.h"
 #include "vm.h"
 #include "wire.h"
 
 #define CONNECT_GRACE_S 120    /* agent must say HELLO within this after boot */
-#define POWEROFF_GRACE_MS 20000 /* after ACK, the guest powers itself off */
 
 const char *runner_status_name(runner_status s)
 {
@@ -112,6 +115,11 @@ struct run {
 	json_t *guest_result;
 	char *agent_ident;
 	char started_at[32];
+	/* evidence from the guest: one bit per wire_evidence_kind, each at most once */
+	unsigned evidence_seen;
+	uint8_t key_der[EVIDENCE_MAX_KEY_DER];
+	size_t key_der_len;
+	bool have_vcek;
 };
 
 _printf_(3, 4) static int fail(struct run *r, runner_status status, const char *fmt, ...)
@@ -329,6 +337,153 @@ static int check_guest_result(struct run *r, const wire_frame *f)
 	return fail(r, RUNNER_INFRA, "guest agent: %.1024s", message ? message : status);
 }
 
+/* --- evidence ------------------------------------------------------------------ */
+
+#define EVIDENCE_MAX_CERTS (64u * 1024)
+
+/* Checks the provenance against what the host holds: it must be signed by
+ * the key the guest sent, and name exactly the artifacts stored. The host
+ * trusts none of it; this only catches a broken guest early. */
+static int check_provenance(struct run *r, const uint8_t *buf, size_t len)
+{
+	_cleanup_err_ sb_err *e = NULL;
+	_cleanup_(prov_envelope_freep) prov_envelope *env = NULL;
+	_cleanup_(prov_statement_freep) prov_statement *st = NULL;
+	EVP_PKEY *key = NULL;
+	int rc = 0;
+
+	if (!(r->evidence_seen & (1u << WIRE_EVIDENCE_PUBKEY)))
+		return fail(r, RUNNER_INFRA, "guest sent its provenance before its public key");
+	if (memchr(buf, '\n', len))
+		return fail(r, RUNNER_INFRA, "guest provenance: a newline inside the envelope");
+	if (prov_envelope_parse(buf, len, &env, &e) < 0 ||
+	    prov_statement_parse(env->payload, env->payload_len, &st, &e) < 0 ||
+	    prov_pubkey_from_der(r->key_der, r->key_der_len, &key, &e) < 0 || prov_envelope_verify(env, key, &e) < 0)
+		rc = fail(r, RUNNER_INFRA, "guest provenance: %s", e->msg);
+	EVP_PKEY_free(key);
+	if (rc < 0)
+		return rc;
+	if (memcmp(st->job_sha256, r->j->digest, SHA256_LEN))
+		return fail(r, RUNNER_INFRA, "guest provenance names another job descriptor");
+	if (st->n_subjects != store_n_artifacts(r->st))
+		return fail(r, RUNNER_INFRA, "guest provenance names %zu artifacts, %zu were received", st->n_subjects,
+			    store_n_artifacts(r->st));
+	for (size_t i = 0; i < store_n_artifacts(r->st); i++) {
+		const store_artifact *a = store_artifact_at(r->st, i);
+		size_t k;
+		for (k = 0; k < st->n_subjects; k++)
+			if (!strcmp(st->subjects[k].name, a->name) && !memcmp(st->subjects[k].sha256, a->sha256, SHA256_LEN))
+				break;
+		if (k == st->n_subjects)
+			return fail(r, RUNNER_INFRA, "guest provenance does not name artifact '%s' with its sha256", a->name);
+	}
+	return 0;
+}
+
+/* The VCEK for the report from the KDS cache, when there is one: public
+ * data, checked by the verifier against the pinned AMD root. */
+static void store_vcek(struct run *r, const struct attest_report *rep)
+{
+	_cleanup_err_ sb_err *e = NULL;
+	struct attest_kds kds = { .cache_dir = r->o->kds_cache, .offline = true };
+	X509 *x = NULL;
+	BIO *b;
+	char *data;
+	long n;
+
+	if (!r->o->kds_cache)
+		return;
+	if (attest_kds_get_vcek(&kds, rep, ATTEST_PRODUCT_UNKNOWN, &x, &e) < 0) {
+		notice(r, "no VCEK in the KDS cache %s: %s", r->o->kds_cache, e->msg);
+		return;
+	}
+	b = BIO_new(BIO_s_mem());
+	if (b && PEM_write_bio_X509(b, x) && (n = BIO_get_mem_data(b, &data)) > 0 &&
+	    store_write_file_in(r->st, PROV_DIR_ATTESTATION, PROV_FILE_VCEK, data, (size_t)n, &e) == 0)
+		r->have_vcek = true;
+	else if (e)
+		notice(r, "%s", e->msg);
+	BIO_free(b);
+	X509_free(x);
+}
+
+/* One EVIDENCE frame: u8 kind, then the bytes. Bounded per kind, each kind
+ * at most once, stored in the output folder. */
+static int take_evidence(struct run *r, const wire_frame *f)
+{
+	_cleanup_err_ sb_err *e = NULL;
+	_cleanup_free_ char *pem = NULL;
+	sb_cursor c = cur_make(f->payload, f->len);
+	const uint8_t *data;
+	uint8_t kind;
+	size_t n;
+	EVP_PKEY *key = NULL;
+	struct attest_report rep;
+	int rc;
+
+	if (!cur_u8(&c, &kind) || kind < WIRE_EVIDENCE_REPORT || kind > WIRE_EVIDENCE_CERTS)
+		return fail(r, RUNNER_INFRA, "guest sent evidence of unknown kind");
+	if (r->evidence_seen & (1u << kind))
+		return fail(r, RUNNER_INFRA, "guest sent evidence of kind %u twice", kind);
+	r->evidence_seen |= 1u << kind;
+	n = c.left;
+	cur_view(&c, &data, n);
+
+	switch (kind) {
+	case WIRE_EVIDENCE_PUBKEY:
+		if (prov_pubkey_from_der(data, n, &key, &e) < 0)
+			return fail(r, RUNNER_INFRA, "guest signing key: %s", e->msg);
+		rc = prov_pubkey_pem(key, &pem, &e);
+		EVP_PKEY_free(key);
+		if (rc < 0 || store_write_file_in(r->st, PROV_DIR_ATTESTATION, PROV_FILE_PUBKEY, pem, strlen(pem), &e) < 0)
+			return fail_err(r, RUNNER_INFRA, e);
+		memcpy(r->key_der, data, n);
+		r->key_der_len = n;
+		return 0;
+	case WIRE_EVIDENCE_REPORT:
+		if (r->j->tee != JOB_TEE_SNP)
+			return fail(r, RUNNER_INFRA, "guest sent an attestation report for a development-mode job");
+		if (attest_report_parse(data, n, &rep, &e) < 0)
+			return fail(r, RUNNER_INFRA, "guest attestation report: %s", e->msg);
+		if (memcmp(rep.host_data, r->j->digest, SHA256_LEN))
+			return fail(r, RUNNER_INFRA, "guest attestation report: HOST_DATA is not this job's digest");
+		if (store_write_file_in(r->st, PROV_DIR_ATTESTATION, PROV_FILE_REPORT, data, n, &e) < 0)
+			return fail_err(r, RUNNER_INFRA, e);
+		store_vcek(r, &rep);
+		return 0;
+	case WIRE_EVIDENCE_CERTS:
+		if (n > EVIDENCE_MAX_CERTS)
+			return fail(r, RUNNER_INFRA, "guest certificate table: %zu bytes exceeds %u", n, EVIDENCE_MAX_CERTS);
+		if (store_write_file_in(r->st, PROV_DIR_ATTESTATION, PROV_FILE_CERTS, data, n, &e) < 0)
+			return fail_err(r, RUNNER_INFRA, e);
+		return 0;
+	case WIRE_EVIDENCE_PROVENANCE: {
+		_cleanup_free_ char *line = malloc(n + 1);
+		if (check_provenance(r, data, n) < 0)
+			return -1;
+		if (!line)
+			return fail(r, RUNNER_INFRA, "out of memory");
+		memcpy(line, data, n);
+		line[n] = '\n';
+		if (store_write_file(r->st, PROV_FILE_PROVENANCE, line, n + 1, &e) < 0)
+			return fail_err(r, RUNNER_INFRA, e);
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* A successful build comes with its signed provenance, and for tee "snp"
+ * with the report binding its key. */
+static int check_evidence_complete(struct run *r)
+{
+	if (!(r->evidence_seen & (1u << WIRE_EVIDENCE_PROVENANCE)))
+		return fail(r, RUNNER_INFRA, "guest reported success without a signed provenance");
+	if (r->j->tee == JOB_TEE_SNP && !(r->evidence_seen & (1u << WIRE_EVIDENCE_REPORT)))
+		return fail(r, RUNNER_INFRA, "guest reported success without an attestation report (tee \"snp\")");
+	return 0;
+}
+
 static int converse(struct run *r)
 {
 	_cleanup_err_ sb_err *e = NULL;
@@ -337,6 +492,7 @@ static int converse(struct run *r)
 	uint64_t size;
 	uint16_t flags;
 	bool collecting = false;
+	int rc;
 
 	for (;;) {
 		if (next_frame(r, &f) < 0)
@@ -371,17 +527,24 @@ static int converse(struct run *r)
 				return fail_err(r, RUNNER_INFRA, e);
 			break;
 		case WIRE_EVIDENCE:
-			break; /* evidence handling lands with provenance */
+			if (store_artifact_open(r->st))
+				return fail(r, RUNNER_INFRA, "guest sent evidence with an artifact half sent");
+			if (take_evidence(r, &f) < 0)
+				return -1;
+			break;
 		case WIRE_RESULT:
 			if (store_artifact_open(r->st))
 				return fail(r, RUNNER_INFRA, "guest ended with an artifact half sent");
 			if (!collecting)
 				phase(r, "collect");
-			if (check_guest_result(r, &f) < 0)
-				return -1;
+			rc = check_guest_result(r, &f);
+			if (rc == 0)
+				rc = check_evidence_complete(r);
+			/* Everything is here: the VM has nothing left to give, so it is
+			 * destroyed now rather than waited for (its disk key dies with it). */
 			if (wire_send(r->chan, WIRE_ACK, NULL, 0, &e) < 0)
 				return fail_err(r, RUNNER_INFRA, e);
-			return 0;
+			return rc;
 		default:
 			return fail(r, RUNNER_INFRA, "guest sent a %s frame, which only the host may send",
 				    wire_type_name(f.type));
@@ -396,6 +559,34 @@ static json_t *hexj(const uint8_t *b)
 	char h[SHA256_HEX_LEN];
 	hex_encode(b, SHA256_LEN, h);
 	return json_string(h);
+}
+
+static json_t *evidence_file(const struct run *r, enum wire_evidence_kind kind, const char *path)
+{
+	return (r->evidence_seen & (1u << kind)) ? json_string(path) : json_null();
+}
+
+/* The evidence files and the attester, as the guest announced it in HELLO. */
+static void write_result_evidence(const struct run *r, json_t *o)
+{
+	const char *a = r->agent_ident ? strstr(r->agent_ident, "attester=") : NULL;
+	json_t *ev;
+
+	if (a) {
+		a += strlen("attester=");
+		json_object_set_new(o, "attester", json_stringn(a, strcspn(a, " ")));
+	}
+	if (!r->evidence_seen)
+		return;
+	ev = json_object();
+	json_object_set_new(ev, "provenance", evidence_file(r, WIRE_EVIDENCE_PROVENANCE, PROV_FILE_PROVENANCE));
+	json_object_set_new(ev, "signing_key",
+			    evidence_file(r, WIRE_EVIDENCE_PUBKEY, PROV_DIR_ATTESTATION "/" PROV_FILE_PUBKEY));
+	json_object_set_new(ev, "report", evidence_file(r, WIRE_EVIDENCE_REPORT, PROV_DIR_ATTESTATION "/" PROV_FILE_REPORT));
+	json_object_set_new(ev, "certs", evidence_file(r, WIRE_EVIDENCE_CERTS, PROV_DIR_ATTESTATION "/" PROV_FILE_CERTS));
+	json_object_set_new(ev, "vcek", r->have_vcek ? json_string(PROV_DIR_ATTESTATION "/" PROV_FILE_VCEK) : json_null());
+	json_object_set_new(ev, "confidential", json_boolean(r->evidence_seen & (1u << WIRE_EVIDENCE_REPORT)));
+	json_object_set_new(o, "evidence", ev);
 }
 
 static void write_result(struct run *r)
@@ -443,11 +634,12 @@ static void write_result(struct run *r)
 	}
 	for (size_t i = 0; i < store_n_artifacts(r->st); i++) {
 		const store_artifact *a = store_artifact_at(r->st, i);
-		json_array_append_new(arts, json_pack("{s:s, s:o, s:I, s:b}", "name", a->name, "sha256",
-						      hexj(a->sha256), "size", (json_int_t)a->size, "executable",
-						      a->executable));
+		json_array_append_new(arts, json_pack("{s:s, s:o, s:o, s:I, s:b}", "name", a->name, "sha256",
+						      hexj(a->sha256), "guest_sha256", hexj(a->guest_sha256), "size",
+						      (json_int_t)a->size, "executable", a->executable));
 	}
 	json_object_set_new(o, "artifacts", arts);
+	write_result_evidence(r, o);
 	json_object_set(o, "phases", r->phases);
 	json_object_set_new(o, "started_at", json_string(r->started_at));
 	json_object_set_new(o, "finished_at", json_string(finished));
@@ -473,14 +665,6 @@ static int rm_work_dir(const char *dir)
 		unlink(p);
 	}
 	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-static void wait_poweroff(struct run *r)
-{
-	double until = now_s() + POWEROFF_GRACE_MS / 1000.0;
-	while (r->dom && vm_is_active(r->dom) > 0 && now_s() < until)
-		if (poll(NULL, 0, 100) < 0 && errno != EINTR)
-			break;
 }
 
 static void run_cleanup(struct run *r)
@@ -510,8 +694,8 @@ static void run_cleanup(struct run *r)
 	}
 	if (r->st)
 		store_artifact_abort(r->st);
-	source_free(r->src);
-	r->src = NULL;
+	if (r->src && r->src->temporary && r->src->archive)
+		unlink(r->src->archive); /* the record of it stays for result.json */
 	if (r->work_dir) {
 		if (rm_work_dir(r->work_dir) < 0)
 			notice(r, "could not remove %s: %s", r->work_dir, strerror(errno));
@@ -551,6 +735,7 @@ static int run_inner(struct run *r)
 {
 	_cleanup_err_ sb_err *e = NULL;
 	_cleanup_free_ char *xml = NULL, *console = NULL, *reason = NULL;
+	_cleanup_(host_info_freep) host_info *host = NULL;
 	int rc;
 
 	phase(r, "image");
@@ -559,16 +744,17 @@ static int run_inner(struct run *r)
 
 	if (vm_connect(r->o->uri, &r->conn, &e) < 0)
 		return fail_err(r, RUNNER_INFRA, e);
-	if (r->j->tee == JOB_TEE_SNP) {
-		rc = vm_host_has_snp(r->conn, r->o->domain_type ? r->o->domain_type : "kvm", &reason, &e);
-		if (rc < 0)
-			return fail_err(r, RUNNER_INFRA, e);
-		if (rc == 0)
-			return fail(r, RUNNER_INFRA,
-				    "%s: tee: \"snp\" cannot run on this host: %s. Nothing was created. "
-				    "Use tee \"none\" for the insecure development mode.",
-				    r->o->display, reason);
-	}
+	host_probe_opts hpo = { .domain_type = r->o->domain_type ? r->o->domain_type : "kvm",
+				.firmware = r->o->firmware };
+	if (host_probe(r->conn, &hpo, &host, &e) < 0)
+		return fail_err(r, RUNNER_INFRA, e);
+	if (r->j->tee == JOB_TEE_SNP && !host_snp_ready(host, &reason))
+		return fail(r, RUNNER_INFRA,
+			    "%s: tee: \"snp\" cannot run on this host: %s. Nothing was created. "
+			    "Use tee \"none\" for the insecure development mode.",
+			    r->o->display, reason);
+	if (!host_fits(host, r->j->vcpus, r->j->memory_mib, &reason))
+		return fail(r, RUNNER_INFRA, "%s: %s. Nothing was created.", r->o->display, reason);
 	/* A pinned tarball is checked before anything exists. */
 	if (!r->j->source_is_dir) {
 		rc = source_prepare(r->j, r->o->display, NULL, &r->src, &e);
@@ -584,7 +770,7 @@ static int run_inner(struct run *r)
 		return fail(r, RUNNER_INFRA, "out of memory");
 	plan_opts po = { .job_id = r->job_id, .work_dir = r->work_dir, .console_log = console,
 			 .domain_type = r->o->domain_type, .firmware = r->o->firmware,
-			 .force_transport = r->o->force_transport };
+			 .force_transport = r->o->force_transport, .host = host };
 	if (plan_build(r->j, r->img, &po, &r->pl, &e) < 0)
 		return fail_err(r, RUNNER_INFRA, e);
 	notice(r, "channel: %s (%s)", plan_transport_name(r->pl->transport), r->pl->transport_reason);
@@ -610,10 +796,7 @@ static int run_inner(struct run *r)
 		return -1;
 
 	phase(r, "build");
-	if (converse(r) < 0)
-		return -1;
-	wait_poweroff(r);
-	return 0;
+	return converse(r);
 }
 
 int runner_run(const job *j, const runner_opts *o, const runner_events *ev, runner_result *ret)
@@ -638,6 +821,7 @@ int runner_run(const job *j, const runner_opts *o, const runner_events *ev, runn
 	rc = r.status == RUNNER_OK ? 0 : -1;
 
 	store_free(r.st);
+	source_free(r.src);
 	image_free(r.img);
 	plan_free(r.pl);
 	wire_reader_free(&r.rd);

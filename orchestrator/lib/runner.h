@@ -40,6 +40,7 @@ typedef struct runner_opts {
 	int force_transport;     /* -1: detect */
 	int cancel_fd;           /* readable: cancel (e.g. a signalfd); -1: none */
 	const char *display;     /* the job file as the user named it */
+	const char *kds_cache;   /* AMD KDS cache (attest_kds) for the VCEK; NULL: none */
 } runner_opts;
 
 typedef struct runner_result {

@@ -300,6 +300,7 @@ int store_artifact_end(store *s, const uint8_t guest_sha256[SHA256_LEN], sb_err 
 	s->arts = na;
 	s->arts[s->n_arts] = (store_artifact){ .name = TAKE_PTR(s->aname), .size = s->asize, .executable = s->aexec };
 	memcpy(s->arts[s->n_arts].sha256, md, SHA256_LEN);
+	memcpy(s->arts[s->n_arts].guest_sha256, guest_sha256, SHA256_LEN);
 	s->n_arts++;
 	EVP_MD_CTX_free(s->actx);
 	s->actx = NULL;
@@ -316,7 +317,7 @@ const store_artifact *store_artifact_at(const store *s, size_t i)
 	return i < s->n_arts ? &s->arts[i] : NULL;
 }
 
-int store_write_file(store *s, const char *name, const void *buf, size_t len, sb_err **err)
+static int write_file_at(int dirfd, const char *shown, const char *name, const void *buf, size_t len, sb_err **err)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;
@@ -324,17 +325,37 @@ int store_write_file(store *s, const char *name, const void *buf, size_t len, sb
 
 	if (!wire_name_valid(name, strlen(name)) || asprintf(&tmp, ".%s.tmp", name) < 0)
 		return sb_err_set(err, EINVAL, "output file name '%s'", name);
-	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return sb_err_sys(err, errno, "%s/%s", s->dir, tmp);
+		return sb_err_sys(err, errno, "%s/%s", shown, tmp);
 	if ((r = write_all(fd, buf, len)) < 0 || fsync(fd) < 0) {
-		unlinkat(s->dirfd, tmp, 0);
-		return sb_err_sys(err, r < 0 ? -r : errno, "%s/%s", s->dir, tmp);
+		unlinkat(dirfd, tmp, 0);
+		return sb_err_sys(err, r < 0 ? -r : errno, "%s/%s", shown, tmp);
 	}
-	if (renameat(s->dirfd, tmp, s->dirfd, name) < 0) {
-		r = sb_err_sys(err, errno, "%s/%s", s->dir, name);
-		unlinkat(s->dirfd, tmp, 0);
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		r = sb_err_sys(err, errno, "%s/%s", shown, name);
+		unlinkat(dirfd, tmp, 0);
 		return r;
 	}
 	return 0;
+}
+
+int store_write_file(store *s, const char *name, const void *buf, size_t len, sb_err **err)
+{
+	return write_file_at(s->dirfd, s->dir, name, buf, len, err);
+}
+
+int store_write_file_in(store *s, const char *subdir, const char *name, const void *buf, size_t len, sb_err **err)
+{
+	_cleanup_free_ char *shown = NULL;
+	_cleanup_close_ int fd = -1;
+
+	if (!wire_name_valid(subdir, strlen(subdir)) || asprintf(&shown, "%s/%s", s->dir, subdir) < 0)
+		return sb_err_set(err, EINVAL, "output folder name '%s'", subdir);
+	if (mkdirat(s->dirfd, subdir, 0755) < 0 && errno != EEXIST)
+		return sb_err_sys(err, errno, "%s", shown);
+	fd = openat(s->dirfd, subdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return sb_err_sys(err, errno, "%s", shown);
+	return write_file_at(fd, shown, name, buf, len, err);
 }

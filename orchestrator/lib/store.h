@@ -21,7 +21,8 @@ typedef struct store_artifact {
 	char *name;
 	uint64_t size;
 	bool executable;
-	uint8_t sha256[SHA256_LEN];
+	uint8_t sha256[SHA256_LEN];       /* computed by the host over the bytes it stored */
+	uint8_t guest_sha256[SHA256_LEN]; /* what the guest reported (equal, or the artifact is refused) */
 } store_artifact;
 
 typedef struct store store;
@@ -51,3 +52,6 @@ const store_artifact *store_artifact_at(const store *s, size_t i);
 
 /* Writes a file in the output folder atomically (temporary name + rename). */
 int store_write_file(store *s, const char *name, const void *buf, size_t len, sb_err **err);
+/* The same in a subfolder of the output folder (created, 0755), e.g.
+ * "attestation"; both names are single safe components. */
+int store_write_file_in(store *s, const char *subdir, const char *name, const void *buf, size_t len, sb_err **err);

@@ -27,7 +27,3 @@ int vm_vsock_cid(virDomainPtr dom, unsigned *ret_cid, sb_err **err);
 int vm_destroy_by_name(virConnectPtr conn, const char *name, sb_err **err);
 /* libvirt's last error message, or a fallback. */
 const char *vm_last_error(void);
-
-/* Whether libvirt reports SEV-SNP launch security for this host; *ret_reason
- * says why not (static or owned by the caller when *ret_owned). */
-int vm_host_has_snp(virConnectPtr conn, const char *domain_type, char **ret_reason, sb_err **err);

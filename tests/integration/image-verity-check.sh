@@ -33,6 +33,10 @@ done
 [ -x "$recipe" ] || fail "$recipe missing"
 
 mkdir -p "$work"
+# Seed from an already built image (its cache makes this an agent-only rebuild).
+if [ -n "${SNPBUILD_IMAGE_SEED:-}" ] && [ ! -d "$img" ] && [ -f "$SNPBUILD_IMAGE_SEED/manifest.json" ]; then
+	cp -a "$SNPBUILD_IMAGE_SEED" "$img"
+fi
 cat > "$work/probe-agent" <<'EOF'
 #!/bin/sh
 echo "PROBE-AGENT: started"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -34,11 +35,20 @@ struct cache_entry {
 	struct attest_chain_result res;
 };
 
+struct leaf_entry {
+	bool used;
+	uint8_t key[SHA256_LEN];
+	struct attest_leaf_info info;
+};
+
+/* Not thread-safe: the caches and verify contexts are mutated in place. */
 struct attest_ctx {
 	char *roots_dir;
 	struct roots roots[4]; /* by enum attest_product */
 	struct cache_entry cache[CHAIN_CACHE_SIZE];
 	size_t next;
+	struct leaf_entry leaves[CHAIN_CACHE_SIZE];
+	size_t next_leaf;
 };
 
 const char *attest_default_roots_dir(void)
@@ -65,6 +75,11 @@ void attest_ctx_free(attest_ctx *ctx)
 	for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++)
 		if (ctx->cache[i].used)
 			free_reasons(ctx->cache[i].res.reasons, ctx->cache[i].res.n_reasons);
+	for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++)
+		if (ctx->leaves[i].used) {
+			EVP_PKEY_CTX_free(ctx->leaves[i].info.vctx);
+			free(ctx->leaves[i].info.ext_err);
+		}
 	free(ctx->roots_dir);
 	free(ctx);
 }
@@ -417,4 +432,72 @@ done:
 oom:
 	free_reasons(v.reasons, v.n_reasons);
 	return sb_err_set(err, ENOMEM, "out of memory");
+}
+
+static bool key_is_p384(EVP_PKEY *k)
+{
+	char group[64];
+	size_t n = 0;
+
+	if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC)
+		return false;
+	if (!EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &n)) {
+		ERR_clear_error();
+		return false;
+	}
+	return !strcmp(group, "secp384r1");
+}
+
+int attest_leaf_lookup(attest_ctx *ctx, X509 *leaf, const struct attest_leaf_info **ret, sb_err **err)
+{
+	_cleanup_free_ unsigned char *der = NULL;
+	struct attest_leaf_info info;
+	struct leaf_entry *slot;
+	uint8_t key[SHA256_LEN];
+	sb_err *ext_err = NULL;
+	int len = i2d_X509(leaf, &der);
+
+	if (len <= 0) {
+		ERR_clear_error();
+		return sb_err_set(err, EINVAL, "certificate cannot be encoded");
+	}
+	digest_sha256(der, (size_t)len, key);
+	for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++)
+		if (ctx->leaves[i].used && !memcmp(ctx->leaves[i].key, key, SHA256_LEN)) {
+			*ret = &ctx->leaves[i].info;
+			return 0;
+		}
+
+	memset(&info, 0, sizeof(info));
+	info.ext_r = attest_cert_ext_parse(leaf, &info.ext, &ext_err);
+	if (info.ext_r < 0) {
+		info.ext_err = strdup(ext_err && ext_err->msg ? ext_err->msg : "invalid AMD extensions");
+		sb_err_free(ext_err);
+		if (!info.ext_err)
+			return sb_err_set(err, ENOMEM, "out of memory");
+	}
+	attest_cert_cn(leaf, info.cn, sizeof(info.cn));
+	info.key_p384 = key_is_p384(X509_get0_pubkey(leaf));
+	if (info.key_p384) {
+		info.vctx = EVP_PKEY_CTX_new(X509_get0_pubkey(leaf), NULL);
+		if (!info.vctx || EVP_PKEY_verify_init(info.vctx) != 1 ||
+		    EVP_PKEY_CTX_set_signature_md(info.vctx, EVP_sha384()) != 1) {
+			EVP_PKEY_CTX_free(info.vctx);
+			free(info.ext_err);
+			ERR_clear_error();
+			return sb_err_set(err, ENOMEM, "cannot prepare an ECDSA verify context");
+		}
+	}
+
+	slot = &ctx->leaves[ctx->next_leaf];
+	ctx->next_leaf = (ctx->next_leaf + 1) % CHAIN_CACHE_SIZE;
+	if (slot->used) {
+		EVP_PKEY_CTX_free(slot->info.vctx);
+		free(slot->info.ext_err);
+	}
+	slot->used = true;
+	memcpy(slot->key, key, SHA256_LEN);
+	slot->info = info;
+	*ret = &slot->info;
+	return 0;
 }

@@ -105,31 +105,36 @@ void attest_policy_init(struct attest_policy *p)
 	p->allow_vlek = true;
 }
 
-static void bn_freep(BIGNUM **b)
+static int sig_der(const struct attest_report *r, unsigned char **ret, size_t *ret_len)
 {
-	BN_free(*b);
+	BIGNUM *br = BN_lebin2bn(r->sig_r, ATTEST_SIG_COMPONENT_SIZE, NULL);
+	BIGNUM *bs = BN_lebin2bn(r->sig_s, ATTEST_SIG_COMPONENT_SIZE, NULL);
+	ECDSA_SIG *sig = ECDSA_SIG_new();
+	int len;
+
+	if (!br || !bs || !sig || !ECDSA_SIG_set0(sig, br, bs)) {
+		BN_free(br);
+		BN_free(bs);
+		ECDSA_SIG_free(sig);
+		return -ENOMEM;
+	}
+	*ret = NULL;
+	len = i2d_ECDSA_SIG(sig, ret);
+	ECDSA_SIG_free(sig);
+	if (len <= 0)
+		return -ENOMEM;
+	*ret_len = (size_t)len;
+	return 0;
 }
 
 int attest_report_check_signature(const struct attest_report *r, EVP_PKEY *key, sb_err **err)
 {
-	_cleanup_(bn_freep) BIGNUM *br = BN_lebin2bn(r->sig_r, ATTEST_SIG_COMPONENT_SIZE, NULL);
-	_cleanup_(bn_freep) BIGNUM *bs = BN_lebin2bn(r->sig_s, ATTEST_SIG_COMPONENT_SIZE, NULL);
 	_cleanup_free_ unsigned char *der = NULL;
-	ECDSA_SIG *sig;
 	EVP_MD_CTX *md;
-	int len, rc;
+	size_t len;
+	int rc;
 
-	if (!br || !bs)
-		return sb_err_set(err, ENOMEM, "out of memory");
-	sig = ECDSA_SIG_new();
-	if (!sig || !ECDSA_SIG_set0(sig, br, bs)) {
-		ECDSA_SIG_free(sig);
-		return sb_err_set(err, ENOMEM, "out of memory");
-	}
-	br = bs = NULL; /* owned by sig now */
-	len = i2d_ECDSA_SIG(sig, &der);
-	ECDSA_SIG_free(sig);
-	if (len <= 0)
+	if (sig_der(r, &der, &len) < 0)
 		return sb_err_set(err, ENOMEM, "cannot encode the report signature");
 	md = EVP_MD_CTX_new();
 	if (!md)
@@ -139,24 +144,27 @@ int attest_report_check_signature(const struct attest_report *r, EVP_PKEY *key, 
 		ERR_clear_error();
 		return sb_err_set(err, EINVAL, "certificate key cannot verify ECDSA SHA-384 signatures");
 	}
-	rc = EVP_DigestVerify(md, der, (size_t)len, r->signed_bytes, ATTEST_SIGNED_SIZE);
+	rc = EVP_DigestVerify(md, der, len, r->signed_bytes, ATTEST_SIGNED_SIZE);
 	EVP_MD_CTX_free(md);
 	ERR_clear_error();
 	return rc == 1 ? 1 : 0;
 }
 
-static bool key_is_p384(EVP_PKEY *k)
+int attest_report_check_signature_ctx(const struct attest_report *r, EVP_PKEY_CTX *vctx, sb_err **err)
 {
-	char group[64];
-	size_t n = 0;
+	_cleanup_free_ unsigned char *der = NULL;
+	unsigned char dgst[48];
+	unsigned int dlen = sizeof(dgst);
+	size_t len;
+	int rc;
 
-	if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_EC)
-		return false;
-	if (!EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &n)) {
-		ERR_clear_error();
-		return false;
-	}
-	return !strcmp(group, "secp384r1");
+	if (sig_der(r, &der, &len) < 0)
+		return sb_err_set(err, ENOMEM, "cannot encode the report signature");
+	if (!EVP_Digest(r->signed_bytes, ATTEST_SIGNED_SIZE, dgst, &dlen, EVP_sha384(), NULL))
+		return sb_err_set(err, ENOMEM, "SHA-384 failed");
+	rc = EVP_PKEY_verify(vctx, der, len, dgst, dlen);
+	ERR_clear_error();
+	return rc == 1 ? 1 : 0;
 }
 
 /* "Milan-B0" -> 0x0, "Genoa-B1" -> 0x1: the hex digit(s) after the letter. */
@@ -322,8 +330,7 @@ int attest_verify(attest_ctx *ctx, const struct attest_report *r, const struct a
 	enum attest_product p_report, p_cert = ATTEST_PRODUCT_UNKNOWN, p;
 	enum attest_signer cert_kind = ATTEST_SIGNER_VCEK;
 	const struct attest_chain_result *chain = NULL;
-	EVP_PKEY *key;
-	char cn[128] = "";
+	const struct attest_leaf_info *leaf = NULL;
 	time_t at;
 	int rc;
 
@@ -343,18 +350,21 @@ int attest_verify(attest_ctx *ctx, const struct attest_report *r, const struct a
 	/* Product line: CPUID when the report has it, else the certificate. */
 	p_report = attest_report_product(r);
 	if (ev && ev->endorsement) {
-		rc = attest_cert_ext_parse(ev->endorsement, &v->ext, err);
+		rc = attest_leaf_lookup(ctx, ev->endorsement, &leaf, err);
 		if (rc < 0)
-			return sb_err_wrap(err, "endorsement certificate");
+			return rc;
+		if (leaf->ext_r < 0)
+			return sb_err_set(err, EBADMSG, "endorsement certificate: %s", leaf->ext_err);
+		v->ext = leaf->ext;
 		v->has_ext = true;
 		p_cert = attest_product_from_name(v->ext.product_name);
-		attest_cert_cn(ev->endorsement, cn, sizeof(cn));
-		if (!strcmp(cn, "SEV-VLEK") || (!strcmp(cn, "") && v->ext.hwid_len == 0) || v->ext.csp_id[0])
+		if (!strcmp(leaf->cn, "SEV-VLEK") || (!strcmp(leaf->cn, "") && v->ext.hwid_len == 0) ||
+		    v->ext.csp_id[0])
 			cert_kind = ATTEST_SIGNER_VLEK;
-		else if (strcmp(cn, "SEV-VCEK") != 0)
+		else if (strcmp(leaf->cn, "SEV-VCEK") != 0)
 			return sb_err_set(err, EINVAL,
 					  "endorsement certificate '%s' is not a VCEK or VLEK (certificates out of order?)",
-					  cn);
+					  leaf->cn);
 	}
 	p = p_report != ATTEST_PRODUCT_UNKNOWN ? p_report : p_cert;
 	v->product = p;
@@ -385,12 +395,11 @@ int attest_verify(attest_ctx *ctx, const struct attest_report *r, const struct a
 		goto policy;
 	}
 
-	key = X509_get0_pubkey(ev->endorsement);
-	if (!key_is_p384(key)) {
+	if (!leaf->key_p384) {
 		ADD(ATTEST_R_CERT_KEY, "%s key is not an EC P-384 key", cert_kind == ATTEST_SIGNER_VLEK ? "VLEK" : "VCEK");
 		v->signature_valid = 0;
 	} else {
-		rc = attest_report_check_signature(r, key, err);
+		rc = attest_report_check_signature_ctx(r, leaf->vctx, err);
 		if (rc < 0)
 			return rc;
 		v->signature_valid = rc;

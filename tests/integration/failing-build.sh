@@ -1,0 +1,23 @@
+#!/bin/sh
+# A step that fails: exit status 1, the step's status recorded, no artifact,
+# nothing left behind. Also a directory source, packed by the host.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$T/src"
+echo 'int main(void) { return 0; }' >"$T/src/ok.c"
+write_job "$T/job.json" failing "src" \
+	'[{"name": "compile", "run": "cc -o ok ok.c"}, {"name": "breaks", "run": "echo about to fail; exit 3"}, {"run": "touch never"}]' \
+	'["ok"]'
+run_job "$T/job.json"
+cat "$T/run.log"
+[ "$rc" -eq 1 ] || fail "expected exit status 1 (build failed), got $rc"
+d=$(job_dir)
+[ "$(json "$d/result.json" "d['status']")" = step_failed ] || fail "status"
+[ "$(json "$d/result.json" "[s['exit_code'] for s in d['steps']]")" = "[0, 3]" ] || fail "step exit codes"
+json "$d/result.json" "d['message']" | grep -q 'steps\[1\] (breaks) exited with status 3' || fail "message"
+[ "$(json "$d/result.json" "d['artifacts']")" = "[]" ] || fail "artifacts were collected from a failed build"
+[ ! -e "$d/ok" ] || fail "artifact written for a failed build"
+grep -q 'about to fail' "$d/log.txt" || fail "log.txt lacks the step output"
+[ "$(json "$d/result.json" "d['source']['packed_from_directory']")" = True ] || fail "directory source"
+assert_nothing_left
+echo "PASS: failing-build"

@@ -1,0 +1,75 @@
+# Shared by the integration tests: sourced, not run.
+# Usage in a test: . "$(dirname "$0")/lib.sh"; then SNPBUILD, IMAGE, T (a
+# fresh temporary folder removed at exit), WORK and OUT are set.
+set -eu
+
+SNPBUILD=${1:?usage: $0 SNPBUILD IMAGE_DIR}
+IMAGE=${2:?usage: $0 SNPBUILD IMAGE_DIR}
+URI=qemu:///system
+T=$(mktemp -d /tmp/snpbuild-it-XXXXXX)
+WORK=$T/work
+OUT=$T/out
+trap 'rm -rf "$T"' EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+[ -f "$IMAGE/manifest.json" ] || fail "no guest image at $IMAGE (meson compile -C build guest-image)"
+virsh -q -c "$URI" version >/dev/null 2>&1 || fail "libvirtd is not running (scripts/libvirtd.sh start)"
+
+# Runs snpbuild with this test's folders; stdout+stderr to $T/run.log.
+run_job() { # job.json [extra args]
+	job=$1
+	shift
+	set +e
+	"$SNPBUILD" run "$job" --image "$IMAGE" --out "$OUT" --work-dir "$WORK" "$@" >"$T/run.log" 2>&1
+	rc=$?
+	set -e
+	return 0
+}
+
+# Nothing of any job may remain: no domain, no storage pool, no work folder,
+# no disk file anywhere under the test's folders, no half-written artifact.
+assert_nothing_left() {
+	doms=$(virsh -q -c "$URI" list --all --name | grep '^snpbuild-' || true)
+	[ -z "$doms" ] || fail "libvirt domains left behind: $doms"
+	pools=$(virsh -q -c "$URI" pool-list --all --name | grep '^snpbuild-' || true)
+	[ -z "$pools" ] || fail "storage pools left behind: $pools"
+	if [ -d "$WORK" ]; then
+		left=$(find "$WORK" -mindepth 1 | head -5)
+		[ -z "$left" ] || fail "work folder not cleaned: $left"
+	fi
+	disks=$(find "$T" -name '*.qcow2' | head -5)
+	[ -z "$disks" ] || fail "disk files left behind: $disks"
+	partial=$(find "$T" -name '*.partial' | head -5)
+	[ -z "$partial" ] || fail "half-written artifacts left behind: $partial"
+	pgrep -f 'guest=snpbuild-' >/dev/null && fail "a QEMU process of a job still runs"
+	return 0
+}
+
+# The single job folder under $OUT.
+job_dir() {
+	set -- "$OUT"/*/
+	[ $# -eq 1 ] && [ -d "$1" ] || fail "expected exactly one job folder in $OUT"
+	echo "${1%/}"
+}
+
+json() { # file jq-like python expression on the parsed document d
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+write_job() { # file name source steps-json artifacts-json [timeout_s]
+	cat >"$1" <<JOB
+{
+  "api_version": "snpbuild/v1",
+  "name": "$2",
+  "source": { "path": "$3" },
+  "steps": $4,
+  "artifacts": $5,
+  "resources": { "vcpus": 1, "memory_mib": 1024, "disk_gib": 50, "timeout_s": ${6:-600} },
+  "tee": "none"
+}
+JOB
+}
