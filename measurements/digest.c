@@ -8,6 +8,8 @@
  * zero for the others. Pages come in QEMU's order: firmware, the SEV
  * metadata sections, one VMSA per vCPU.
  */
+#include <pthread.h>
+
 #include "cursor.h"
 #include "digest.h"
 #include "internal.h"
@@ -33,7 +35,30 @@ struct measure_prepared {
 	uint8_t *owned; /* firmware read from a file */
 	struct measure_ovmf ovmf;
 	struct measure_key key;
+	/* The firmware's SHA-256 (a key field, not a digest input) is computed on
+	 * a second thread while the launch digest is chained on this one. */
+	const uint8_t *fw;
+	size_t fw_size;
+	pthread_t fw_thread;
+	bool fw_pending;
 };
+
+static void *fw_sha256_thread(void *arg)
+{
+	measure_prepared_t *p = arg;
+	digest_sha256(p->fw, p->fw_size, p->key.ovmf_sha256);
+	return NULL;
+}
+
+/* Completes the key: waits for the firmware digest if it is still running. */
+static void key_settle(const measure_prepared_t *cp)
+{
+	measure_prepared_t *p = (measure_prepared_t *)cp; /* opaque: settling is not a visible change */
+	if (p->fw_pending) {
+		pthread_join(p->fw_thread, NULL);
+		p->fw_pending = false;
+	}
+}
 
 int sha384_engine_init(struct sha384_engine *e, sb_err **err)
 {
@@ -202,12 +227,14 @@ void measure_prepared_free(measure_prepared_t *p)
 {
 	if (!p)
 		return;
+	key_settle(p);
 	free(p->owned);
 	free(p);
 }
 
 const struct measure_key *measure_prepared_key(const measure_prepared_t *p)
 {
+	key_settle(p);
 	return &p->key;
 }
 
@@ -250,7 +277,12 @@ int measure_prepare(const struct measure_input *in, measure_prepared_t **ret, sb
 	if (!p->ovmf.ap_reset_eip)
 		return sb_err_set(err, EINVAL, "%s: no SEV-ES reset block (AP reset EIP): cannot start an SNP guest",
 				  fw_name);
-	digest_sha256(fw, fw_size, p->key.ovmf_sha256);
+	p->fw = fw;
+	p->fw_size = fw_size;
+	if (pthread_create(&p->fw_thread, NULL, fw_sha256_thread, p) == 0)
+		p->fw_pending = true;
+	else
+		digest_sha256(fw, fw_size, p->key.ovmf_sha256);
 	if (in->has_firmware_ld) {
 		p->key.has_firmware_ld = true;
 		memcpy(p->key.firmware_ld, in->firmware_ld, MEASURE_LD_LEN);
@@ -378,6 +410,8 @@ int measure_compute(const measure_prepared_t *p, struct measure_result *ret, sb_
 	}
 	sha384_engine_done(&c.sha);
 	memcpy(res.digest, c.ld, MEASURE_LD_LEN);
+	key_settle(p);
+	res.key = p->key;
 	*ret = res;
 	return 0;
 

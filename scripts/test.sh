@@ -16,14 +16,17 @@ meson compile -C build
 tests/fetch-ovmf.sh build
 
 status=0
+started_libvirtd=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# A libvirtd this script started is stopped again at the end.
+trap 'rm -f "$log" "$log.rc"; [ "$started_libvirtd" = 0 ] || scripts/libvirtd.sh stop' EXIT
 mtest() { # meson test args...; keeps the summary counts
-	set +e
-	meson test "$@" --print-errorlogs 2>&1 | tee -a "$log"
-	rc=$?
-	set -e
-	[ "$rc" -eq 0 ] || status=1
+	{
+		set +e
+		meson test "$@" --print-errorlogs 2>&1
+		echo $? >"$log.rc"
+	} | tee -a "$log"
+	[ "$(cat "$log.rc")" -eq 0 ] || status=1
 }
 for s in $suites; do
 	case $s in
@@ -33,7 +36,10 @@ for s in $suites; do
 	integration)
 		meson compile -C build guest-image
 		scripts/fetch-example-sources.sh
-		scripts/libvirtd.sh start
+		if ! scripts/libvirtd.sh status >/dev/null 2>&1; then
+			scripts/libvirtd.sh start
+			started_libvirtd=1
+		fi
 		mtest -C build --suite integration
 		;;
 	fuzz)
