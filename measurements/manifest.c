@@ -96,12 +96,16 @@ int measure_manifest_load(const char *path, struct measure_input *in, measure_ma
 		return sb_err_set(err, EINVAL, "%s: must be a JSON object", path);
 	}
 
+	/* The firmware comes from the manifest, or from the caller when the image
+	 * ships none (snpbuild's own guest image: hosts supply the AmdSev OVMF). */
 	v = member(root, "ovmf", "firmware");
-	if (!v)
-		r = sb_err_set(err, EINVAL, "%s: ovmf: missing (the firmware is needed for its metadata)", path);
-	if (r == 0)
+	if (v && in->ovmf_path)
+		r = sb_err_set(err, EINVAL, "%s: ovmf: the manifest names a firmware; do not give another", path);
+	else if (!v && !in->ovmf_path)
+		r = sb_err_set(err, EINVAL, "%s: ovmf: missing (give the firmware, e.g. --ovmf)", path);
+	if (r == 0 && v)
 		r = file_entry(path, dir, "ovmf", v, &m->ovmf, &fw, err);
-	if (r == 0 && !m->ovmf)
+	if (r == 0 && v && !m->ovmf)
 		r = sb_err_set(err, EINVAL, "%s: ovmf.path: missing (the firmware is needed for its metadata)", path);
 	if (r == 0 && (v = json_object_get(root, "kernel")))
 		r = file_entry(path, dir, "kernel", v, &m->kernel, &kernel, err);
@@ -124,8 +128,10 @@ int measure_manifest_load(const char *path, struct measure_input *in, measure_ma
 		if (memcmp(h, fw.sha256, sizeof(h)))
 			return sb_err_set(err, EINVAL, "%s: ovmf %s: SHA-256 differs from the manifest's", path, m->ovmf);
 	}
-	in->ovmf_path = m->ovmf;
-	in->ovmf_data = NULL;
+	if (m->ovmf) {
+		in->ovmf_path = m->ovmf;
+		in->ovmf_data = NULL;
+	}
 	in->kernel = kernel;
 	in->initrd = initrd;
 	in->cmdline = m->cmdline;

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "hexutil.h"
@@ -109,6 +110,7 @@ int cmd_measure(int argc, char **argv)
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *author_key = NULL;
 	_cleanup_(json_decrefp) json_t *rec = NULL;
 	_cleanup_err_ sb_err *err = NULL;
+	_cleanup_free_ char *image_manifest = NULL;
 	const char *image = NULL, *cache_path = NULL, *id_key_path = NULL, *author_key_path = NULL;
 	bool json = false, have_fms[3] = { false }, have_policy = false, have_vcpus = false;
 	struct measure_result res;
@@ -232,11 +234,16 @@ int cmd_measure(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	if (image) {
-		if (in.ovmf_path || in.kernel.path || in.kernel.has_sha256 || in.initrd.path || in.initrd.has_sha256 ||
-		    in.cmdline) {
-			fprintf(stderr, "snpbuild measure: --image names the firmware, kernel, initrd and command "
-					"line itself\n");
+		if (in.kernel.path || in.kernel.has_sha256 || in.initrd.path || in.initrd.has_sha256 || in.cmdline) {
+			fprintf(stderr, "snpbuild measure: --image names the kernel, initrd and command line itself "
+					"(and the firmware, unless --ovmf gives it)\n");
 			return EXIT_BAD_INPUT;
+		}
+		struct stat st;
+		if (stat(image, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (asprintf(&image_manifest, "%s/manifest.json", image) < 0)
+				return EXIT_INFRA;
+			image = image_manifest;
 		}
 		r = measure_manifest_load(image, &in, &manifest, &err);
 		if (r < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "source.h"
 
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,18 @@ static int pack_dir(const char *dir, const char *out, sb_err **err)
 {
 	char *const argv[] = { "tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
 			       "--format=gnu", "-C", (char *)dir, "-cf", (char *)out, ".", NULL };
+	posix_spawnattr_t attr;
+	sigset_t none;
 	pid_t pid;
 	int status, r;
 
-	r = posix_spawnp(&pid, "tar", NULL, NULL, argv, environ);
+	/* tar must not inherit the caller's blocked SIGINT/SIGTERM (a signalfd). */
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	r = posix_spawnp(&pid, "tar", NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	if (r != 0)
 		return sb_err_sys(err, r, "packing %s with tar", dir);
 	while (waitpid(pid, &status, 0) < 0)
