@@ -386,7 +386,26 @@ static void image_manifest(void **state)
 	assert_string_equal(hex, DEBKERNEL_DIGEST);
 	measure_manifest_free(owner);
 
+	/* a manifest without firmware takes the caller's (snpbuild's own image);
+	 * the same digest results */
+	write_text(m, "{\"kernel\": {\"sha256\": \"" DEBKERNEL_SHA256 "\"}, \"initrd\": \"initrd.img\","
+		      " \"cmdline\": \"" CMDLINE "\"}");
+	in = (struct measure_input){ .vcpus = 4, .vcpu_type = { .name = "EPYC-Milan" }, .guest_features = 0x21,
+				     .ovmf_path = l1 };
+	assert_int_equal(measure_manifest_load(m, &in, &owner, &err), 0);
+	assert_int_equal(measure_launch_digest(&in, &res, &err), 0);
+	hex_encode(res.digest, 48, hex);
+	assert_string_equal(hex, DEBKERNEL_DIGEST);
+	measure_manifest_free(owner);
+
+	/* ... but not a second one beside the manifest's */
+	write_text(m, "{\"ovmf\": \"OVMF.fd\"}");
+	assert_true(measure_manifest_load(m, &in, &owner, &err) < 0);
+	assert_non_null(strstr(err->msg, "do not give another"));
+	sb_err_freep(&err);
+
 	/* a firmware that is not the one the manifest names */
+	in = (struct measure_input){ .vcpus = 4, .vcpu_type = { .name = "EPYC-Milan" }, .guest_features = 0x21 };
 	write_text(m, "{\"ovmf\": {\"path\": \"OVMF.fd\", \"sha256\": \"" DEBKERNEL_SHA256 "\"}}");
 	assert_true(measure_manifest_load(m, &in, &owner, &err) < 0);
 	assert_non_null(strstr(err->msg, "differs"));
