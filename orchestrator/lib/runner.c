@@ -708,26 +708,42 @@ static void run_cleanup(struct run *r)
 	phase_end(r);
 }
 
+/* The work folder appears under its name only with its lock already held
+ * (made as .<id>.new, locked, renamed), so a concurrent sweep never takes a
+ * live run's folder for a dead one's. */
 static int make_work_dir(struct run *r)
 {
-	char lock[4096];
+	_cleanup_free_ char *tmp = NULL;
+	char lock[4200];
 
 	if (mkdir(r->o->work_root, 0700) < 0 && errno != EEXIST)
 		return fail(r, RUNNER_INFRA, "work folder %s: %s", r->o->work_root, strerror(errno));
+	if (asprintf(&tmp, "%s/.%s.new", r->o->work_root, r->job_id) < 0) {
+		tmp = NULL;
+		return fail(r, RUNNER_INFRA, "out of memory");
+	}
+	if (mkdir(tmp, 0700) < 0)
+		return fail(r, RUNNER_INFRA, "work folder %s: %s", tmp, strerror(errno));
+	snprintf(lock, sizeof(lock), "%s/lock", tmp);
+	r->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (r->lockfd < 0 || flock(r->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		int saved = errno;
+		unlink(lock);
+		rmdir(tmp);
+		return fail(r, RUNNER_INFRA, "%s: %s", lock, strerror(saved));
+	}
 	if (asprintf(&r->work_dir, "%s/%s", r->o->work_root, r->job_id) < 0) {
 		r->work_dir = NULL;
 		return fail(r, RUNNER_INFRA, "out of memory");
 	}
-	if (mkdir(r->work_dir, 0700) < 0) {
+	if (rename(tmp, r->work_dir) < 0) {
 		int saved = errno;
+		unlink(lock);
+		rmdir(tmp);
 		free(r->work_dir);
-		r->work_dir = NULL; /* not ours */
-		return fail(r, RUNNER_INFRA, "work folder: %s", strerror(saved));
+		r->work_dir = NULL;
+		return fail(r, RUNNER_INFRA, "work folder %s: %s", tmp, strerror(saved));
 	}
-	snprintf(lock, sizeof(lock), "%s/lock", r->work_dir);
-	r->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (r->lockfd < 0 || flock(r->lockfd, LOCK_EX | LOCK_NB) < 0)
-		return fail(r, RUNNER_INFRA, "%s: %s", lock, strerror(errno));
 	return 0;
 }
 
@@ -850,18 +866,26 @@ int runner_sweep(const char *uri, const char *work_root, unsigned *ret_removed, 
 		char dir[4096], lock[4200], name[4200];
 		_cleanup_close_ int fd = -1;
 
-		if (de->d_name[0] == '.')
+		struct stat st;
+		size_t n = strlen(de->d_name);
+		bool pending = de->d_name[0] == '.' && n > 5 && !strcmp(de->d_name + n - 4, ".new");
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || (de->d_name[0] == '.' && !pending))
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", work_root, de->d_name);
 		snprintf(lock, sizeof(lock), "%s/lock", dir);
 		fd = open(lock, O_RDWR | O_CLOEXEC);
 		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue; /* a live run owns it */
+		/* A folder a run is creating this very moment has no lock yet. */
+		if (fd < 0 && (stat(dir, &st) < 0 || time(NULL) - st.st_mtime < 60))
+			continue;
 		if (!conn && vm_connect(uri, &conn, err) < 0) {
 			closedir(d);
 			return -EIO;
 		}
-		snprintf(name, sizeof(name), "snpbuild-%s", de->d_name);
+		snprintf(name, sizeof(name), "snpbuild-%.*s", pending ? (int)(n - 5) : (int)n,
+			 pending ? de->d_name + 1 : de->d_name);
 		vm_destroy_by_name(conn, name, NULL);
 		virStoragePoolPtr pool = virStoragePoolLookupByName(conn, name);
 		if (pool) {

@@ -4,6 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
+JOB_NAMES=zlib
 "$root/scripts/fetch-example-sources.sh"
 run_job "$root/examples/zlib/job.json"
 cat "$T/run.log"

@@ -8,8 +8,15 @@ echo 'int main(void) { return 0; }' >"$T/src/ok.c"
 write_job "$T/job.json" failing "src" \
 	'[{"name": "compile", "run": "cc -o ok ok.c"}, {"name": "breaks", "run": "echo about to fail; exit 3"}, {"run": "touch never"}]' \
 	'["ok"]'
+# What a killed run left behind (its lock free, its disk still there) is
+# removed by the next run.
+mkdir -p "$WORK/dead-20000101T000000-00000000"
+: >"$WORK/dead-20000101T000000-00000000/lock"
+: >"$WORK/dead-20000101T000000-00000000/scratch.qcow2"
+touch -d '2000-01-01' "$WORK/dead-20000101T000000-00000000"
 run_job "$T/job.json"
 cat "$T/run.log"
+grep -q "removed 1 leftover work folder" "$T/run.log" || fail "the dead run's work folder was not swept"
 [ "$rc" -eq 1 ] || fail "expected exit status 1 (build failed), got $rc"
 d=$(job_dir)
 [ "$(json "$d/result.json" "d['status']")" = step_failed ] || fail "status"

@@ -32,11 +32,18 @@ run_job() { # job.json [extra args]
 
 # Nothing of any job may remain: no domain, no storage pool, no work folder,
 # no disk file anywhere under the test's folders, no half-written artifact.
+# Domains and pools are named snpbuild-<job name>-<time>-<random>; the check
+# covers the job names this test used (JOB_NAMES), so that other users of the
+# same libvirtd do not count.
+JOB_NAMES=""
 assert_nothing_left() {
-	doms=$(virsh -q -c "$URI" list --all --name | grep '^snpbuild-' || true)
-	[ -z "$doms" ] || fail "libvirt domains left behind: $doms"
-	pools=$(virsh -q -c "$URI" pool-list --all --name | grep '^snpbuild-' || true)
-	[ -z "$pools" ] || fail "storage pools left behind: $pools"
+	for n in $JOB_NAMES; do
+		doms=$(virsh -q -c "$URI" list --all --name | grep "^snpbuild-$n-" || true)
+		[ -z "$doms" ] || fail "libvirt domains left behind: $doms"
+		pools=$(virsh -q -c "$URI" pool-list --all --name | grep "^snpbuild-$n-" || true)
+		[ -z "$pools" ] || fail "storage pools left behind: $pools"
+		if pgrep -f "guest=snpbuild-$n-" >/dev/null; then fail "a QEMU process of job $n still runs"; fi
+	done
 	if [ -d "$WORK" ]; then
 		left=$(find "$WORK" -mindepth 1 | head -5)
 		[ -z "$left" ] || fail "work folder not cleaned: $left"
@@ -45,7 +52,6 @@ assert_nothing_left() {
 	[ -z "$disks" ] || fail "disk files left behind: $disks"
 	partial=$(find "$T" -name '*.partial' | head -5)
 	[ -z "$partial" ] || fail "half-written artifacts left behind: $partial"
-	pgrep -f 'guest=snpbuild-' >/dev/null && fail "a QEMU process of a job still runs"
 	return 0
 }
 
@@ -61,6 +67,7 @@ json() { # file jq-like python expression on the parsed document d
 }
 
 write_job() { # file name source steps-json artifacts-json [timeout_s]
+	JOB_NAMES="$JOB_NAMES $2"
 	cat >"$1" <<JOB
 {
   "api_version": "snpbuild/v1",

@@ -4,6 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/src"
+JOB_NAMES="pinned confidential big"
 check_refused() { # expected-rc expected-message-fragment
 	[ "$rc" -eq "$1" ] || { cat "$T/run.log"; fail "expected exit $1, got $rc"; }
 	grep -qF -- "$2" "$T/run.log" || { cat "$T/run.log"; fail "message lacks: $2"; }
