@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "chan.h"
@@ -180,7 +181,7 @@ enum wait_outcome { W_READY = 1, W_TICK = 0 };
 
 /* Waits up to timeout_ms for fd (if >= 0) to be readable, watching the
  * cancel fd, the job deadline and whether the domain still runs. */
-static int wait_io(struct run *r, int fd, int timeout_ms)
+static int wait_io_events(struct run *r, int fd, short events, int timeout_ms)
 {
 	struct pollfd p[2];
 	int n = 0, rc;
@@ -188,7 +189,7 @@ static int wait_io(struct run *r, int fd, int timeout_ms)
 	if (now_s() >= r->deadline)
 		return fail(r, RUNNER_TIMEOUT, "the job ran past its timeout of %u s", r->j->timeout_s);
 	if (fd >= 0)
-		p[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = fd, .events = events };
 	if (r->o->cancel_fd >= 0)
 		p[n++] = (struct pollfd){ .fd = r->o->cancel_fd, .events = POLLIN };
 	rc = poll(p, (nfds_t)n, timeout_ms);
@@ -201,7 +202,46 @@ static int wait_io(struct run *r, int fd, int timeout_ms)
 		if (vm_is_active(r->dom) == 0)
 			r->guest_gone = true;
 	}
-	return fd >= 0 && rc > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) ? W_READY : W_TICK;
+	return fd >= 0 && rc > 0 && (p[0].revents & (events | POLLHUP | POLLERR)) ? W_READY : W_TICK;
+}
+
+static int wait_io(struct run *r, int fd, int timeout_ms)
+{
+	return wait_io_events(r, fd, POLLIN, timeout_ms);
+}
+
+/* Sends one frame on the non-blocking channel, watching the deadline, the
+ * cancel fd and the VM while the guest is slow to read. */
+static int chan_send(struct run *r, uint16_t type, const void *payload, size_t len)
+{
+	uint8_t hdr[WIRE_HEADER_LEN];
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
+
+	if (len > WIRE_MAX_PAYLOAD)
+		return fail(r, RUNNER_INFRA, "%s frame of %zu bytes is too large", wire_type_name(type), len);
+	wire_header_encode(hdr, type, (uint32_t)len);
+	while (iov[0].iov_len + iov[1].iov_len > 0) {
+		ssize_t n = writev(r->chan, iov[0].iov_len ? iov : iov + 1, iov[0].iov_len ? 2 : 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			int w = wait_io_events(r, r->chan, POLLOUT, 250);
+			if (w < 0)
+				return w;
+			if (w == W_TICK && r->guest_gone)
+				return fail(r, RUNNER_INFRA, "the VM stopped before the job finished (see console.log)");
+			continue;
+		}
+		if (n < 0)
+			return fail(r, RUNNER_INFRA, "channel write: %s", strerror(errno));
+		for (int i = 0; i < 2 && n > 0; i++) {
+			size_t k = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			n -= (ssize_t)k;
+		}
+	}
+	return 0;
 }
 
 /* The next frame from the guest, or -1 with the run failed. */
@@ -246,8 +286,12 @@ static int connect_channel(struct run *r)
 		return fail_err(r, RUNNER_INFRA, e);
 	for (;;) {
 		int c = t->try_connect(&tg, &r->chan, &e);
-		if (c == 0)
+		if (c == 0) {
+			/* Reads and writes both wait in poll(), never in the kernel. */
+			if (fcntl(r->chan, F_SETFL, fcntl(r->chan, F_GETFL) | O_NONBLOCK) < 0)
+				return fail(r, RUNNER_INFRA, "channel: %s", strerror(errno));
 			return 0;
+		}
 		if (c != -EAGAIN)
 			return fail_err(r, RUNNER_INFRA, e);
 		if (now_s() > give_up)
@@ -289,8 +333,8 @@ static int send_source(struct run *r)
 
 	if (fd < 0 || !buf)
 		return fail(r, RUNNER_INFRA, "%s: %s", r->src->archive, strerror(errno));
-	if (wire_send(r->chan, WIRE_JOB, r->j->raw, r->j->raw_len, &e) < 0)
-		return fail_err(r, RUNNER_INFRA, e);
+	if (chan_send(r, WIRE_JOB, r->j->raw, r->j->raw_len) < 0)
+		return -1;
 	for (;;) {
 		ssize_t n = read(fd, buf, WIRE_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -299,13 +343,13 @@ static int send_source(struct run *r)
 			return fail(r, RUNNER_INFRA, "%s: %s", r->src->archive, strerror(errno));
 		if (n == 0)
 			break;
-		if (wire_send(r->chan, WIRE_SOURCE_DATA, buf, (size_t)n, &e) < 0)
-			return fail_err(r, RUNNER_INFRA, e);
+		if (chan_send(r, WIRE_SOURCE_DATA, buf, (size_t)n) < 0)
+			return -1;
 		if (wait_io(r, -1, 0) < 0)
 			return -1;
 	}
-	if (wire_send(r->chan, WIRE_SOURCE_END, r->src->sha256, SHA256_LEN, &e) < 0)
-		return fail_err(r, RUNNER_INFRA, e);
+	if (chan_send(r, WIRE_SOURCE_END, r->src->sha256, SHA256_LEN) < 0)
+		return -1;
 	return 0;
 }
 
@@ -542,8 +586,8 @@ static int converse(struct run *r)
 				rc = check_evidence_complete(r);
 			/* Everything is here: the VM has nothing left to give, so it is
 			 * destroyed now rather than waited for (its disk key dies with it). */
-			if (wire_send(r->chan, WIRE_ACK, NULL, 0, &e) < 0)
-				return fail_err(r, RUNNER_INFRA, e);
+			if (chan_send(r, WIRE_ACK, NULL, 0) < 0)
+				return -1;
 			return rc;
 		default:
 			return fail(r, RUNNER_INFRA, "guest sent a %s frame, which only the host may send",
