@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "job.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cursor.h"
 #include "hexutil.h"
@@ -223,11 +225,33 @@ static int get_uint(struct ctx *x, const char *path, json_t *v, unsigned def, un
 
 static bool name_ok(const char *s)
 {
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
 		      *s == '-' || *s == '_' || *s == '.'))
 			return false;
 	return true;
+}
+
+/* What the guest's tar can unpack: a plain tar (ustar/GNU magic at 257), or
+ * one compressed with gzip, bzip2 or xz (tools the guest image has). */
+static bool looks_like_tar(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	uint8_t b[512];
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, b, sizeof(b));
+	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return true;
+	if (n >= 3 && !memcmp(b, "BZh", 3))
+		return true;
+	if (n >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6))
+		return true;
+	return n >= 262 && !memcmp(b + 257, "ustar", 5);
 }
 
 static int parse_source(struct ctx *x, json_t *src, const char *base_dir, unsigned flags, job *j)
@@ -270,6 +294,8 @@ static int parse_source(struct ctx *x, json_t *src, const char *base_dir, unsign
 	if (S_ISDIR(st.st_mode) && j->source_sha256_pinned)
 		return bad(x, "source.sha256", "only a tarball source can be pinned by digest");
 	j->source_is_dir = S_ISDIR(st.st_mode);
+	if (!j->source_is_dir && !looks_like_tar(joined))
+		return bad(x, "source.path", "%s: not a tar archive (plain, gzip, bzip2 or xz)", j->source_path);
 	j->source_resolved = realpath(joined, NULL);
 	if (!j->source_resolved)
 		return bad(x, "source.path", "%s: %s", j->source_path, strerror(errno));
@@ -304,6 +330,9 @@ static int parse_steps(struct ctx *x, json_t *steps, job *j)
 		j->n_steps++;
 		if ((r = get_string(x, pn, json_object_get(s, "name"), false, 256, &j->steps[i].name)) < 0)
 			return r;
+		for (const char *c = j->steps[i].name; c && *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return bad(x, pn, "must not contain control characters");
 		if ((r = get_string(x, pr, json_object_get(s, "run"), true, JOB_MAX_STRING, &j->steps[i].run)) < 0)
 			return r;
 		if (!j->steps[i].name && asprintf(&j->steps[i].name, "step %zu", i + 1) < 0)
@@ -407,7 +436,7 @@ int job_parse(const void *bytes, size_t len, const char *display, const char *ba
 	if ((r = get_string(&x, "name", json_object_get(root, "name"), true, 64, &j->name)) < 0)
 		goto out;
 	if (!name_ok(j->name)) {
-		r = bad(&x, "name", "may only contain letters, digits, '-', '_' and '.'");
+		r = bad(&x, "name", "must start with a letter or digit and contain only letters, digits, '-', '_' and '.'");
 		goto out;
 	}
 	if ((r = parse_source(&x, json_object_get(root, "source"), base_dir, flags, j)) < 0)
@@ -446,18 +475,32 @@ out:
 
 int job_load(const char *path, job **ret, sb_err **err)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	_cleanup_free_ char *buf = NULL, *dir = NULL;
-	size_t n;
+	struct stat st;
+	size_t n = 0;
 
-	if (!f)
+	if (fd < 0)
 		return sb_err_sys(err, errno, "%s", path);
+	if (fstat(fd, &st) < 0)
+		return sb_err_sys(err, errno, "%s", path);
+	if (S_ISDIR(st.st_mode))
+		return sb_err_set(err, EISDIR, "%s: is a directory, not a job descriptor", path);
+	if (!S_ISREG(st.st_mode))
+		return sb_err_set(err, EINVAL, "%s: not a regular file", path);
 	buf = malloc(JOB_MAX_BYTES + 1);
 	if (!buf)
 		return sb_err_set(err, ENOMEM, "out of memory");
-	n = fread(buf, 1, JOB_MAX_BYTES + 1, f);
-	if (ferror(f))
-		return sb_err_sys(err, EIO, "%s", path);
+	while (n < JOB_MAX_BYTES + 1) {
+		ssize_t got = read(fd, buf + n, JOB_MAX_BYTES + 1 - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return sb_err_sys(err, errno, "%s", path);
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
 	if (n > JOB_MAX_BYTES)
 		return sb_err_set(err, EFBIG, "%s: (root): larger than %d bytes", path, JOB_MAX_BYTES);
 	dir = strdup(path);

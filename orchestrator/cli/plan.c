@@ -213,7 +213,12 @@ int cmd_plan(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
+		fprintf(stderr, "snpbuild plan: %s\n\n", optind == argc ? "name one JOB.json" : "one JOB.json only");
 		usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	if (want_xml && want_json) {
+		fprintf(stderr, "snpbuild plan: --xml and --json exclude each other\n");
 		return EXIT_BAD_INPUT;
 	}
 	if ((id_block || id_auth) && (!id_block || !id_auth || ido.id_key)) {
@@ -232,6 +237,10 @@ int cmd_plan(int argc, char **argv)
 	enum job_tee tee = po.has_tee ? po.tee : j->tee;
 	if ((id_block || ido.id_key) && tee != JOB_TEE_SNP) {
 		fprintf(stderr, "snpbuild plan: an ID block needs tee snp\n");
+		return EXIT_BAD_INPUT;
+	}
+	if (po.firmware && tee != JOB_TEE_SNP) {
+		fprintf(stderr, "snpbuild plan: --firmware applies to tee snp only (tee none boots without one)\n");
 		return EXIT_BAD_INPUT;
 	}
 	if (!accel)

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* snpbuild run JOB.json: one job in a fresh VM. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -50,10 +53,35 @@ static void on_phase_begin(void *ud, const char *phase)
 	fprintf(stderr, "snpbuild: [%s] ...\n", phase);
 }
 
-static void on_phase_end(void *ud, const char *phase, double s)
+static void on_phase_end(void *ud, const char *phase, double s, const char *outcome)
 {
 	(void)ud;
-	fprintf(stderr, "snpbuild: [%s] done in %.2f s\n", phase, s);
+	if (outcome)
+		fprintf(stderr, "snpbuild: [%s] stopped after %.2f s: %s\n", phase, s, outcome);
+	else
+		fprintf(stderr, "snpbuild: [%s] done in %.2f s\n", phase, s);
+}
+
+/* Guest bytes reach the user's terminal without terminal controls: C0 and C1
+ * control characters (but newline and tab) are shown in caret notation, so
+ * a build cannot clear the screen, retitle the window or rewrite a line.
+ * log.txt keeps the bytes as they came. */
+static void put_sanitized(FILE *f, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = p[i];
+		if (c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f)) {
+			fputc(c, f);
+		} else if (c < 0x20 || c == 0x7f) {
+			fputc('^', f);
+			fputc(c == 0x7f ? '?' : c + 0x40, f);
+		} else if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] < 0xa0) {
+			fprintf(f, "<U+%04X>", p[i + 1]); /* a C1 control encoded in UTF-8 */
+			i++;
+		} else {
+			fputc(c, f);
+		}
+	}
 }
 
 static void on_log(void *ud, const void *buf, size_t len)
@@ -61,14 +89,16 @@ static void on_log(void *ud, const void *buf, size_t len)
 	struct ui *u = ud;
 	if (u->quiet)
 		return;
-	fwrite(buf, 1, len, stdout);
+	put_sanitized(stdout, buf, len);
 	fflush(stdout);
 }
 
 static void on_notice(void *ud, const char *msg)
 {
 	(void)ud;
-	fprintf(stderr, "snpbuild: %s\n", msg);
+	fputs("snpbuild: ", stderr);
+	put_sanitized(stderr, (const uint8_t *)msg, strlen(msg));
+	fputc('\n', stderr);
 }
 
 static int exit_for(runner_status s)
@@ -182,6 +212,26 @@ int cmd_run(int argc, char **argv)
 		o.image = getenv("SNPBUILD_IMAGE");
 		if (!o.image && asprintf(&default_image, "%s/guest-image", SNPBUILD_BUILD_ROOT) >= 0)
 			o.image = default_image;
+	}
+	/* Options that cannot work are bad input, found before anything exists. */
+	struct stat st;
+	if (o.image && stat(o.image, &st) < 0) {
+		fprintf(stderr, "snpbuild run: --image %s: %s (build one with: meson compile -C build guest-image)\n",
+			o.image, strerror(errno));
+		return EXIT_BAD_INPUT;
+	}
+	if (stat(o.out_root, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "snpbuild run: --out %s: not a directory\n", o.out_root);
+		return EXIT_BAD_INPUT;
+	}
+	if (stat(o.work_root, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "snpbuild run: --work-dir %s: not a directory\n", o.work_root);
+		return EXIT_BAD_INPUT;
+	}
+	if (o.force_transport == PLAN_TRANSPORT_VSOCK && access("/dev/vhost-vsock", R_OK | W_OK) < 0) {
+		fprintf(stderr, "snpbuild run: --transport vsock: /dev/vhost-vsock: %s (the vhost_vsock module?)\n",
+			strerror(errno));
+		return EXIT_BAD_INPUT;
 	}
 
 	if (j->tee == JOB_TEE_NONE)

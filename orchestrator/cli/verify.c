@@ -142,6 +142,8 @@ int cmd_verify(int argc, char **argv)
 	}
 	n = argc - optind;
 	if (!bundle || n < 1) {
+		fprintf(stderr, "snpbuild verify: %s\n\n",
+			!bundle ? "--bundle out/<job-id> is required" : "name at least one ARTIFACT to verify");
 		usage(stderr);
 		return EXIT_BAD_INPUT;
 	}

@@ -84,7 +84,8 @@ static int plan_snp(plan *p, const image *img, const plan_opts *o, sb_err **err)
 	r = host_check_firmware(fw, true, err);
 	if (r < 0)
 		return r;
-	p->firmware = strdup(fw);
+	/* libvirtd resolves relative paths against its own folder, not ours. */
+	p->firmware = realpath(fw, NULL);
 	p->kernel = strdup(img->kernel.path);
 	memcpy(p->kernel_sha256, img->kernel.sha256, SHA256_LEN);
 	p->cpu_model = strdup(o->vcpu_type ? o->vcpu_type : PLAN_DEFAULT_CPU_MODEL);

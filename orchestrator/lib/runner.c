@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -29,7 +30,7 @@
 #include "vm.h"
 #include "wire.h"
 
-#define CONNECT_GRACE_S 120    /* agent must say HELLO within this after boot */
+#define BOOT_GRACE_S 180 /* the agent must say HELLO within this after the VM starts */
 
 const char *runner_status_name(runner_status s)
 {
@@ -105,6 +106,7 @@ struct run {
 	wire_reader rd;
 	char *work_dir;
 	double deadline;
+	double boot_deadline; /* until HELLO; 0 afterwards */
 	double last_alive_check;
 	bool guest_gone;
 
@@ -161,8 +163,10 @@ static void phase_end(struct run *r)
 		return;
 	double d = now_s() - r->phase_t0;
 	json_object_set_new(r->phases, r->phase, json_real((double)(long)(d * 1000) / 1000));
+	/* The phase that was running when the run failed says so; destroy always runs. */
+	const char *outcome = r->message && strcmp(r->phase, "destroy") ? runner_status_name(r->status) : NULL;
 	if (r->ev && r->ev->phase_end)
-		r->ev->phase_end(r->ev->ud, r->phase, d);
+		r->ev->phase_end(r->ev->ud, r->phase, d, outcome);
 	r->phase = NULL;
 }
 
@@ -188,6 +192,10 @@ static int wait_io_events(struct run *r, int fd, short events, int timeout_ms)
 
 	if (now_s() >= r->deadline)
 		return fail(r, RUNNER_TIMEOUT, "the job ran past its timeout of %u s", r->j->timeout_s);
+	if (r->boot_deadline > 0 && now_s() >= r->boot_deadline)
+		return fail(r, RUNNER_INFRA,
+			    "the guest agent did not start within %d s of boot (the kernel or firmware hangs? see "
+			    "console.log)", BOOT_GRACE_S);
 	if (fd >= 0)
 		p[n++] = (struct pollfd){ .fd = fd, .events = events };
 	if (r->o->cancel_fd >= 0)
@@ -195,8 +203,14 @@ static int wait_io_events(struct run *r, int fd, short events, int timeout_ms)
 	rc = poll(p, (nfds_t)n, timeout_ms);
 	if (rc < 0 && errno != EINTR)
 		return fail(r, RUNNER_INFRA, "poll: %s", strerror(errno));
-	if (r->o->cancel_fd >= 0 && (p[n - 1].revents & POLLIN))
-		return fail(r, RUNNER_INTERRUPTED, "interrupted by a signal; the VM was destroyed");
+	if (r->o->cancel_fd >= 0 && (p[n - 1].revents & POLLIN)) {
+		/* A signalfd names the signal; any other readable fd just cancels. */
+		struct signalfd_siginfo si;
+		if (read(r->o->cancel_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			return fail(r, RUNNER_INTERRUPTED, "interrupted by SIG%s; the VM was destroyed",
+				    sigabbrev_np((int)si.ssi_signo) ? sigabbrev_np((int)si.ssi_signo) : "?");
+		return fail(r, RUNNER_INTERRUPTED, "interrupted; the VM was destroyed");
+	}
 	if (now_s() - r->last_alive_check >= 1.0 && r->dom) {
 		r->last_alive_check = now_s();
 		if (vm_is_active(r->dom) == 0)
@@ -280,7 +294,6 @@ static int connect_channel(struct run *r)
 	_cleanup_err_ sb_err *e = NULL;
 	const chan_transport *t = r->pl->transport == PLAN_TRANSPORT_VSOCK ? &chan_vsock : &chan_virtio_serial;
 	chan_target tg = { .socket_path = r->pl->chan_socket, .port = WIRE_VSOCK_PORT };
-	double give_up = now_s() + CONNECT_GRACE_S;
 
 	if (r->pl->transport == PLAN_TRANSPORT_VSOCK && vm_vsock_cid(r->dom, &tg.cid, &e) < 0)
 		return fail_err(r, RUNNER_INFRA, e);
@@ -294,9 +307,6 @@ static int connect_channel(struct run *r)
 		}
 		if (c != -EAGAIN)
 			return fail_err(r, RUNNER_INFRA, e);
-		if (now_s() > give_up)
-			return fail(r, RUNNER_INFRA, "the guest's %s channel did not come up within %d s", t->name,
-				    CONNECT_GRACE_S);
 		int w = wait_io(r, -1, 200);
 		if (w < 0)
 			return w;
@@ -322,6 +332,7 @@ static int await_hello(struct run *r)
 	if (version != WIRE_VERSION)
 		return fail(r, RUNNER_INFRA, "guest agent speaks protocol %u, this host %u", version, WIRE_VERSION);
 	notice(r, "guest agent: %s", r->agent_ident);
+	r->boot_deadline = 0;
 	return 0;
 }
 
@@ -616,12 +627,13 @@ static void write_result_evidence(const struct run *r, json_t *o)
 	const char *a = r->agent_ident ? strstr(r->agent_ident, "attester=") : NULL;
 	json_t *ev;
 
+	/* Every field is present on every run: null when the run ended without it. */
 	if (a) {
 		a += strlen("attester=");
 		json_object_set_new(o, "attester", json_stringn(a, strcspn(a, " ")));
+	} else {
+		json_object_set_new(o, "attester", json_null());
 	}
-	if (!r->evidence_seen)
-		return;
 	ev = json_object();
 	json_object_set_new(ev, "provenance", evidence_file(r, WIRE_EVIDENCE_PROVENANCE, PROV_FILE_PROVENANCE));
 	json_object_set_new(ev, "signing_key",
@@ -671,11 +683,10 @@ static void write_result(struct run *r)
 					      r->pl->memory_mib, "disk_gib", r->j->disk_gib, "transport",
 					      plan_transport_name(r->pl->transport), "transport_reason",
 					      r->pl->transport_reason));
-	if (r->guest_result) {
-		json_t *steps = json_object_get(r->guest_result, "steps");
-		if (json_is_array(steps))
-			json_object_set(o, "steps", steps);
-	}
+	/* steps: as the guest reported them; empty when the run ended before its result */
+	json_t *steps = r->guest_result ? json_object_get(r->guest_result, "steps") : NULL;
+	json_object_set_new(o, "steps", json_is_array(steps) ? json_incref(steps) : json_array());
+	json_object_set_new(o, "log_truncated", json_boolean(store_log_truncated(r->st)));
 	for (size_t i = 0; i < store_n_artifacts(r->st); i++) {
 		const store_artifact *a = store_artifact_at(r->st, i);
 		json_array_append_new(arts, json_pack("{s:s, s:o, s:o, s:I, s:b}", "name", a->name, "sha256",
@@ -688,7 +699,7 @@ static void write_result(struct run *r)
 	json_object_set_new(o, "started_at", json_string(r->started_at));
 	json_object_set_new(o, "finished_at", json_string(finished));
 
-	char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
 	if (text) {
 		size_t n = strlen(text);
 		text[n] = '\n';
@@ -715,7 +726,10 @@ static void run_cleanup(struct run *r)
 {
 	_cleanup_err_ sb_err *e = NULL;
 
-	phase(r, "destroy");
+	if (r->dom || r->dsk || r->work_dir)
+		phase(r, "destroy");
+	else
+		phase_end(r); /* nothing was created: nothing to destroy */
 	if (r->chan >= 0) {
 		close(r->chan);
 		r->chan = -1;
@@ -727,6 +741,9 @@ static void run_cleanup(struct run *r)
 		}
 		virDomainFree(r->dom);
 		r->dom = NULL;
+		/* QEMU made the console file for itself; it is an output like the others. */
+		if (r->pl && r->pl->console_log)
+			chmod(r->pl->console_log, 0644);
 	}
 	if (r->dsk) {
 		if (disk_delete(r->dsk, &e) < 0) {
@@ -760,9 +777,15 @@ static int make_work_dir(struct run *r)
 	_cleanup_free_ char *tmp = NULL;
 	char lock[4200];
 
+	_cleanup_free_ char *root = NULL;
+
 	if (mkdir(r->o->work_root, 0700) < 0 && errno != EEXIST)
 		return fail(r, RUNNER_INFRA, "work folder %s: %s", r->o->work_root, strerror(errno));
-	if (asprintf(&tmp, "%s/.%s.new", r->o->work_root, r->job_id) < 0) {
+	/* Absolute: the disk and socket paths go into the domain XML. */
+	root = realpath(r->o->work_root, NULL);
+	if (!root)
+		return fail(r, RUNNER_INFRA, "work folder %s: %s", r->o->work_root, strerror(errno));
+	if (asprintf(&tmp, "%s/.%s.new", root, r->job_id) < 0) {
 		tmp = NULL;
 		return fail(r, RUNNER_INFRA, "out of memory");
 	}
@@ -776,7 +799,7 @@ static int make_work_dir(struct run *r)
 		rmdir(tmp);
 		return fail(r, RUNNER_INFRA, "%s: %s", lock, strerror(saved));
 	}
-	if (asprintf(&r->work_dir, "%s/%s", r->o->work_root, r->job_id) < 0) {
+	if (asprintf(&r->work_dir, "%s/%s", root, r->job_id) < 0) {
 		r->work_dir = NULL;
 		return fail(r, RUNNER_INFRA, "out of memory");
 	}
@@ -815,12 +838,13 @@ static int run_inner(struct run *r)
 			    r->o->display, reason);
 	if (!host_fits(host, r->j->vcpus, r->j->memory_mib, &reason))
 		return fail(r, RUNNER_INFRA, "%s: %s. Nothing was created.", r->o->display, reason);
-	/* A pinned tarball is checked before anything exists. */
-	if (!r->j->source_is_dir) {
+	/* A pinned tarball, or what a directory holds, is checked before anything exists. */
+	if (!r->j->source_is_dir)
 		rc = source_prepare(r->j, r->o->display, NULL, &r->src, &e);
-		if (rc < 0)
-			return fail_err(r, rc == -EBADMSG ? RUNNER_BAD_INPUT : RUNNER_INFRA, e);
-	}
+	else
+		rc = source_check_dir(r->j, r->o->display, &e);
+	if (rc < 0)
+		return fail_err(r, rc == -EBADMSG ? RUNNER_BAD_INPUT : RUNNER_INFRA, e);
 
 	if (make_work_dir(r) < 0)
 		return -1;
@@ -848,6 +872,7 @@ static int run_inner(struct run *r)
 	if (vm_start(r->conn, xml, &r->dom, &e) < 0)
 		return fail_err(r, RUNNER_INFRA, e);
 	r->last_alive_check = now_s();
+	r->boot_deadline = now_s() + BOOT_GRACE_S;
 	if (connect_channel(r) < 0 || await_hello(r) < 0)
 		return -1;
 

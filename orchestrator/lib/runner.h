@@ -24,7 +24,9 @@ const char *runner_status_name(runner_status s);
 
 typedef struct runner_events {
 	void (*phase_begin)(void *ud, const char *phase);
-	void (*phase_end)(void *ud, const char *phase, double seconds);
+	/* outcome: NULL when the phase completed, else the run's status name
+	 * ("interrupted", "timeout", ...) for the phase the run stopped in. */
+	void (*phase_end)(void *ud, const char *phase, double seconds, const char *outcome);
 	void (*log)(void *ud, const void *buf, size_t len); /* guest build output, live */
 	void (*notice)(void *ud, const char *msg);
 	void *ud;

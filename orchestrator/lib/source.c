@@ -2,7 +2,9 @@
 #include "source.h"
 
 #include <signal.h>
+#include <ftw.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +47,35 @@ static int pack_dir(const char *dir, const char *out, sb_err **err)
 			return sb_err_sys(err, errno, "waiting for tar");
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return sb_err_set(err, EIO, "packing %s with tar failed (status %d)", dir, status);
+	return 0;
+}
+
+static __thread const char *special_found;
+static __thread char special_path[4096];
+
+static int find_special(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_NS || flag == FTW_DNR) {
+		snprintf(special_path, sizeof(special_path), "%s", path);
+		special_found = "cannot be read";
+		return 1;
+	}
+	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) || S_ISLNK(st->st_mode))
+		return 0;
+	snprintf(special_path, sizeof(special_path), "%s", path);
+	special_found = S_ISFIFO(st->st_mode) ? "a FIFO" : S_ISSOCK(st->st_mode) ? "a socket" : "a device node";
+	return 1;
+}
+
+int source_check_dir(const job *j, const char *display, sb_err **err)
+{
+	special_found = NULL;
+	if (nftw(j->source_resolved, find_special, 32, FTW_PHYS) < 0)
+		return sb_err_sys(err, errno, "%s", j->source_resolved);
+	if (special_found)
+		return sb_err_set(err, EBADMSG, "%s: source.path: %s is %s (a source holds files, folders and symlinks)",
+				  display, special_path, special_found);
 	return 0;
 }
 

@@ -19,4 +19,7 @@ typedef struct source {
 
 /* -EBADMSG when a pinned source.sha256 does not match (bad input). */
 int source_prepare(const job *j, const char *display, const char *work_dir, source **ret, sb_err **err);
+/* A directory source may hold only files, folders and symlinks (the guest
+ * unpacks as an unprivileged user): -EBADMSG naming the first other entry. */
+int source_check_dir(const job *j, const char *display, sb_err **err);
 void source_free(source *s);

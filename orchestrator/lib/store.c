@@ -75,7 +75,15 @@ int store_open(const char *root, const char *job_id, char *const *patterns, size
 	s->dirfd = s->logfd = s->afd = -1;
 	s->max_artifact = STORE_DEFAULT_MAX_ARTIFACT_BYTES;
 	s->max_log = STORE_DEFAULT_MAX_LOG_BYTES;
-	if (asprintf(&s->dir, "%s/%s", root, job_id) < 0) {
+	/* Absolute: these paths go into domain XML, which libvirtd resolves
+	 * against its own folder. */
+	_cleanup_free_ char *abs_root = realpath(root, NULL);
+	if (!abs_root) {
+		r = sb_err_sys(err, errno, "output folder %s", root);
+		store_free(s);
+		return r;
+	}
+	if (asprintf(&s->dir, "%s/%s", abs_root, job_id) < 0) {
 		s->dir = NULL;
 		store_free(s);
 		return sb_err_set(err, ENOMEM, "out of memory");
@@ -169,6 +177,11 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+bool store_log_truncated(const store *s)
+{
+	return s->log_truncated;
+}
+
 int store_log(store *s, const void *buf, size_t len, sb_err **err)
 {
 	int r;
@@ -225,7 +238,8 @@ int store_artifact_begin(store *s, const char *name, uint64_t size, bool executa
 				  (unsigned long long)size, (unsigned long long)s->max_artifact);
 
 	s->aname = strdup(name);
-	if (!s->aname || asprintf(&s->atmp, ".%s.partial", name) < 0) {
+	/* Numbered, not named: a 255-byte artifact name plus a suffix would not fit. */
+	if (!s->aname || asprintf(&s->atmp, ".artifact-%zu.partial", s->n_arts) < 0) {
 		s->atmp = NULL;
 		store_artifact_abort(s);
 		return sb_err_set(err, ENOMEM, "out of memory");

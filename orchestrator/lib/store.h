@@ -37,6 +37,7 @@ void store_set_limits(store *s, uint64_t max_artifact_bytes, uint64_t max_log_by
 
 /* Appends build output to log.txt (truncated, with a note, past the limit). */
 int store_log(store *s, const void *buf, size_t len, sb_err **err);
+bool store_log_truncated(const store *s);
 
 /* executable: the only file metadata taken from the guest (never setuid). */
 int store_artifact_begin(store *s, const char *name, uint64_t size, bool executable, sb_err **err);

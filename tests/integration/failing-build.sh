@@ -6,7 +6,7 @@
 mkdir -p "$T/src"
 echo 'int main(void) { return 0; }' >"$T/src/ok.c"
 write_job "$T/job.json" failing "src" \
-	'[{"name": "compile", "run": "cc -o ok ok.c"}, {"name": "breaks", "run": "echo about to fail; exit 3"}, {"run": "touch never"}]' \
+	'[{"name": "compile", "run": "cc -o ok ok.c"}, {"name": "breaks", "run": "printf \"\\033]0;pwned\\007\\033[2J\"; echo about to fail; exit 3"}, {"run": "touch never"}]' \
 	'["ok"]'
 # What a killed run left behind (its lock free, its disk still there) is
 # removed by the next run.
@@ -14,7 +14,11 @@ mkdir -p "$WORK/dead-20000101T000000-00000000"
 : >"$WORK/dead-20000101T000000-00000000/lock"
 : >"$WORK/dead-20000101T000000-00000000/scratch.qcow2"
 touch -d '2000-01-01' "$WORK/dead-20000101T000000-00000000"
-run_job "$T/job.json"
+# Relative paths, as a user types them: libvirtd must get absolute ones.
+set +e
+(cd "$T" && "$SNPBUILD" run job.json --image "$IMAGE" --out out --work-dir work) >"$T/run.log" 2>&1
+rc=$?
+set -e
 cat "$T/run.log"
 grep -q "removed 1 leftover work folder" "$T/run.log" || fail "the dead run's work folder was not swept"
 [ "$rc" -eq 1 ] || fail "expected exit status 1 (build failed), got $rc"
@@ -25,6 +29,12 @@ json "$d/result.json" "d['message']" | grep -q 'steps\[1\] (breaks) exited with 
 [ "$(json "$d/result.json" "d['artifacts']")" = "[]" ] || fail "artifacts were collected from a failed build"
 [ ! -e "$d/ok" ] || fail "artifact written for a failed build"
 grep -q 'about to fail' "$d/log.txt" || fail "log.txt lacks the step output"
+# Terminal controls from the guest reach the user's terminal neutralised;
+# log.txt keeps the bytes.
+esc=$(printf '\033')
+grep -q "$esc" "$T/run.log" && fail "a raw ESC from the guest reached the terminal"
+grep -qF '^[]0;pwned^G^[[2J' "$T/run.log" || fail "terminal controls not shown in caret notation"
+grep -q "$esc" "$d/log.txt" || fail "log.txt lost the raw bytes"
 [ "$(json "$d/result.json" "d['source']['packed_from_directory']")" = True ] || fail "directory source"
 assert_nothing_left
 echo "PASS: failing-build"

@@ -5,6 +5,7 @@ set -eu
 
 SNPBUILD=${1:?usage: $0 SNPBUILD IMAGE_DIR}
 IMAGE=${2:?usage: $0 SNPBUILD IMAGE_DIR}
+SNPBUILD=$(cd "$(dirname "$SNPBUILD")" && pwd)/$(basename "$SNPBUILD")
 URI=qemu:///system
 T=$(mktemp -d /tmp/snpbuild-it-XXXXXX)
 WORK=$T/work

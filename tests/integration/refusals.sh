@@ -47,4 +47,29 @@ sed -e 's/"vcpus": 1,/"vcpus": 255,/' >"$T/big.json" <<'JOB'
 JOB
 run_job "$T/big.json"
 check_refused 3 'big.json: resources.vcpus: 255 is more than this host'
+
+# A source the guest could not unpack: found on the host, before anything exists.
+echo "just text" >"$T/notes.txt"
+write_job "$T/job.json" notar "notes.txt" '[{"run": "true"}]' '["x"]'
+run_job "$T/job.json"
+check_refused 2 "job.json: source.path: notes.txt: not a tar archive"
+mkdir -p "$T/special/sub"
+mkfifo "$T/special/sub/pipe"
+write_job "$T/job.json" special "special" '[{"run": "true"}]' '["x"]'
+run_job "$T/job.json"
+check_refused 2 "/special/sub/pipe is a FIFO"
+
+# Options that cannot work are bad input too.
+write_job "$T/job.json" opts "src" '[{"run": "true"}]' '["x"]'
+set +e
+"$SNPBUILD" run "$T/job.json" --image "$T/no-such-image" --out "$OUT" --work-dir "$WORK" >"$T/run.log" 2>&1
+rc=$?
+set -e
+check_refused 2 "--image $T/no-such-image: No such file or directory"
+: >"$T/a-file"
+set +e
+"$SNPBUILD" run "$T/job.json" --image "$IMAGE" --out "$T/a-file" --work-dir "$WORK" >"$T/run.log" 2>&1
+rc=$?
+set -e
+check_refused 2 "--out $T/a-file: not a directory"
 echo "PASS: refusals"

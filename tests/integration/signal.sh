@@ -25,6 +25,10 @@ for sig in TERM INT; do
 	[ "$rc" -eq 5 ] || fail "SIG$sig: expected exit status 5, got $rc"
 	d=$(job_dir)
 	[ "$(json "$d/result.json" "d['status']")" = interrupted ] || fail "status"
+	json "$d/result.json" "d['message']" | grep -q "interrupted by SIG$sig" || fail "the signal is not named"
+	[ "$(json "$d/result.json" "d['steps']")" = "[]" ] || fail "steps missing from result.json"
+	[ "$(json "$d/result.json" "d['evidence']['provenance']")" = None ] || fail "evidence missing from result.json"
+	[ "$(stat -c %a "$d/console.log")" = 644 ] || fail "console.log is not readable like the other outputs"
 	assert_nothing_left
 done
 echo "PASS: signal"

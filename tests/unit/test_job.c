@@ -27,14 +27,19 @@ static int setup(void **state)
 	char p[256];
 	if (!mkdtemp(tmpdir))
 		return -1;
-	snprintf(p, sizeof(p), "%s/src.tar", tmpdir);
+	snprintf(p, sizeof(p), "%s/notes.txt", tmpdir);
 	FILE *f = fopen(p, "w");
 	if (!f)
 		return -1;
-	fputs("not really a tarball", f);
+	fputs("not a tarball", f);
 	fclose(f);
 	snprintf(p, sizeof(p), "%s/srcdir", tmpdir);
-	return mkdir(p, 0755);
+	if (mkdir(p, 0755) < 0)
+		return -1;
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "tar -cf %s/src.tar -C %s notes.txt && gzip -c %s/src.tar > %s/src.tar.gz "
+		 "&& mkfifo %s/fifo.json", tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+	return system(cmd);
 }
 
 static int teardown(void **state)
@@ -190,7 +195,7 @@ static void test_wrong_types(void **state)
 	expect_error("{" HEAD ", " SRC ", " STEPS ", " ARTS ", \"tee\": \"tdx\"}", "job.json: tee: must be \"snp\" or \"none\"");
 	expect_error("{" HEAD ", " SRC ", " STEPS ", " ARTS "}", "job.json: tee: missing");
 	expect_error("{\"api_version\": \"snpbuild/v2\"}", "job.json: api_version: unsupported");
-	expect_error("{\"api_version\": \"snpbuild/v1\", \"name\": \"a b\"}", "job.json: name: may only contain");
+	expect_error("{\"api_version\": \"snpbuild/v1\", \"name\": \"a b\"}", "job.json: name: must start with a letter or digit and contain only");
 	expect_error("{" HEAD ", \"source\": {\"path\": \"src.tar\", \"sha256\": \"abc\"}, " STEPS ", " ARTS
 		     ", \"tee\": \"none\"}",
 		     "job.json: source.sha256: must be 64 hex digits");
@@ -246,6 +251,46 @@ static void test_missing_source(void **state)
 		     "job.json: source.sha256: only a tarball source can be pinned");
 }
 
+static void test_source_must_be_a_tarball(void **state)
+{
+	(void)state;
+	job *j = NULL;
+	char *msg = NULL;
+	const char *t = "{" HEAD ", \"source\": {\"path\": \"src.tar.gz\"}, " STEPS ", " ARTS ", \"tee\": \"none\"}";
+	assert_int_equal(parse(t, strlen(t), &j, &msg), 0);
+	job_free(j);
+	expect_error("{" HEAD ", \"source\": {\"path\": \"notes.txt\"}, " STEPS ", " ARTS ", \"tee\": \"none\"}",
+		     "job.json: source.path: notes.txt: not a tar archive");
+	expect_error("{" HEAD ", \"source\": {\"path\": \"fifo.json\"}, " STEPS ", " ARTS ", \"tee\": \"none\"}",
+		     "job.json: source.path: fifo.json: neither a directory nor a regular file");
+}
+
+static void test_load_regular_files_only(void **state)
+{
+	(void)state;
+	char p[300];
+	job *j = NULL;
+	sb_err *e = NULL;
+	/* a FIFO would block a plain open(): refused at once */
+	snprintf(p, sizeof(p), "%s/fifo.json", tmpdir);
+	assert_true(job_load(p, &j, &e) < 0);
+	assert_non_null(strstr(e->msg, "not a regular file"));
+	sb_err_freep(&e);
+	assert_true(job_load(tmpdir, &j, &e) < 0);
+	assert_non_null(strstr(e->msg, "is a directory"));
+	sb_err_freep(&e);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	expect_error("{\"api_version\": \"snpbuild/v1\", \"name\": \"..\"}", "job.json: name: must start with a letter or digit");
+	expect_error("{\"api_version\": \"snpbuild/v1\", \"name\": \".hidden\"}", "job.json: name: must start with");
+	expect_error("{" HEAD ", " SRC ", \"steps\": [{\"name\": \"evil\\u001b[31mred\", \"run\": \"true\"}], " ARTS
+		     ", \"tee\": \"none\"}",
+		     "job.json: steps[0].name: must not contain control characters");
+}
+
 static void test_guest_side_parse_skips_host_checks(void **state)
 {
 	(void)state;
@@ -282,6 +327,9 @@ int main(void)
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_artifact_paths),
 		cmocka_unit_test(test_missing_source),
+		cmocka_unit_test(test_source_must_be_a_tarball),
+		cmocka_unit_test(test_load_regular_files_only),
+		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_guest_side_parse_skips_host_checks),
 		cmocka_unit_test(test_json_path_at),
 	};

@@ -70,7 +70,7 @@ static void test_artifact_complete_and_verified(void **state)
 	assert_int_equal(store_artifact_data(s, "hello ", 6, &e), 0);
 	/* while incomplete, only the temporary name exists */
 	l = listing(store_dir(s));
-	assert_string_equal(l, ".libz.a.partial log.txt ");
+	assert_string_equal(l, ".artifact-0.partial log.txt ");
 	free(l);
 	assert_int_equal(store_artifact_data(s, "world", 5, &e), 0);
 	assert_int_equal(store_artifact_end(s, d, &e), 0);
@@ -84,6 +84,15 @@ static void test_artifact_complete_and_verified(void **state)
 	uint8_t again[SHA256_LEN];
 	assert_int_equal(digest_sha256_file(path, again, &e), 0);
 	assert_memory_equal(again, d, SHA256_LEN);
+
+	/* a name of the maximum length fits (the temporary name is numbered) */
+	char longname[256];
+	memset(longname, 'x', 255);
+	memcpy(longname + 248, ".tar.gz", 7);
+	longname[255] = '\0';
+	digest_sha256("", 0, d);
+	assert_int_equal(store_artifact_begin(s, longname, 0, false, &e), 0);
+	assert_int_equal(store_artifact_end(s, d, &e), 0);
 
 	/* glob patterns match on the last component */
 	digest_sha256("", 0, d);
