@@ -12,6 +12,7 @@
 
 #include "cursor.h"
 #include "hexutil.h"
+#include "wire.h"
 
 const char *job_tee_name(enum job_tee tee)
 {
@@ -366,6 +367,10 @@ static int parse_artifacts(struct ctx *x, json_t *arts, job *j)
 			return bad(x, p, "must be relative to the source tree, not absolute");
 		if (!job_artifact_path_valid(j->artifacts[i]))
 			return bad(x, p, "must not contain \"..\", \".\" or empty path components");
+		const char *last = strrchr(j->artifacts[i], '/');
+		last = last ? last + 1 : j->artifacts[i];
+		if (!strpbrk(last, "*?[") && wire_artifact_name_reserved(last))
+			return bad(x, p, "'%s' is a name snpbuild uses for its own output files", last);
 	}
 	return 0;
 }

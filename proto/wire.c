@@ -193,6 +193,17 @@ bool wire_name_valid(const char *name, size_t len)
 	return true;
 }
 
+bool wire_artifact_name_reserved(const char *name)
+{
+	static const char *const own[] = { "log.txt", "console.log", "result.json", "provenance.intoto.jsonl",
+					   "attestation" };
+
+	for (size_t i = 0; i < ELEMENTSOF(own); i++)
+		if (!strcmp(own[i], name))
+			return true;
+	return name[0] == '.';
+}
+
 int wire_artifact_begin_encode(uint8_t *out, size_t out_len, uint64_t size, uint16_t flags, const char *name,
 			       size_t *ret_len, sb_err **err)
 {

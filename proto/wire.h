@@ -86,6 +86,10 @@ size_t wire_reader_pending(const wire_reader *r);
 /* Artifact names are single path components: 1..255 bytes, no '/', no NUL,
  * no control characters, not "." or "..". */
 bool wire_name_valid(const char *name, size_t len);
+/* Names snpbuild uses for its own files in a job's output folder: log.txt,
+ * console.log, result.json, provenance.intoto.jsonl, attestation, and every
+ * name starting with '.' (temporary files). No artifact may take one. */
+bool wire_artifact_name_reserved(const char *name);
 
 /* ARTIFACT_BEGIN flags: the only file metadata that crosses. */
 #define WIRE_ARTIFACT_EXECUTABLE 0x1u

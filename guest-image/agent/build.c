@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,20 +105,61 @@ static void build_env(const job *j)
 	setenv("SNPBUILD_JOBS", n, 1);
 }
 
+/* How long a step's output is still read once its shell has exited: what is
+ * already in the pipe, not what a process left behind keeps writing. */
+#define DRAIN_MAX_BYTES (4u * 1024 * 1024)
+#define DRAIN_MAX_S 2.0
+
+/* 1 once the step's shell has exited: its session's processes are killed
+ * while its pid (the session and group id) is still held by the zombie, then
+ * it is reaped. 0 while it runs (block false). */
+static int reap_step(pid_t pid, bool block, int *ret_status, sb_err **err)
+{
+	siginfo_t si = { 0 };
+
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | (block ? 0 : WNOHANG)) < 0)
+		if (errno != EINTR)
+			return sb_err_sys(err, errno, "waitid");
+	if (si.si_pid != pid)
+		return 0;
+	kill(-pid, SIGKILL);
+	while (waitpid(pid, ret_status, 0) < 0)
+		if (errno != EINTR)
+			return sb_err_sys(err, errno, "waitpid");
+	return 1;
+}
+
 /* Runs argv as the build user in dir, streaming its output as LOG frames.
+ * The step ends when its shell (our child) exits, whoever else still holds
+ * the pipe: what the shell started in its session is killed then, what
+ * escaped the session (setsid) by kill_build_user().
  * Returns the exit status (0..255, 128+signal) or a negative errno. */
 static int run_streamed(int chan, const job *j, const char *dir, char *const argv[], sb_err **err)
 {
 	int pfd[2];
 	pid_t pid;
 	char buf[16384];
-	int status;
+	int status = 0, r = 0;
+	bool exited = false;
+	double drain_end = 0;
+	size_t drained = 0;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return sb_err_sys(err, errno, "pipe");
+	/* only our end: the step's stdout/stderr stay blocking */
+	if (fcntl(pfd[0], F_SETFL, O_NONBLOCK) < 0) {
+		r = sb_err_sys(err, errno, "pipe");
+		close(pfd[0]);
+		close(pfd[1]);
+		return r;
+	}
 	pid = fork();
-	if (pid < 0)
-		return sb_err_sys(err, errno, "fork");
+	if (pid < 0) {
+		r = sb_err_sys(err, errno, "fork");
+		close(pfd[0]);
+		close(pfd[1]);
+		return r;
+	}
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
 		setsid();
@@ -133,31 +175,105 @@ static int run_streamed(int chan, const job *j, const char *dir, char *const arg
 	}
 	close(pfd[1]);
 	for (;;) {
-		ssize_t n = read(pfd[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (wire_send(chan, WIRE_LOG, buf, (size_t)n, err) < 0) {
-			kill(-pid, SIGKILL);
-			close(pfd[0]);
-			waitpid(pid, NULL, 0);
-			return -EPIPE;
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		ssize_t n;
+		int pr;
+
+		if (!exited) {
+			if ((r = reap_step(pid, false, &status, err)) < 0)
+				break;
+			if (r > 0) {
+				exited = true;
+				drain_end = now_s() + DRAIN_MAX_S;
+				r = 0;
+			}
 		}
+		if (exited && (drained >= DRAIN_MAX_BYTES || now_s() >= drain_end))
+			break;
+		pr = poll(&p, 1, exited ? 0 : 100);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0) {
+			r = sb_err_sys(err, errno, "poll");
+			break;
+		}
+		if (pr == 0) {
+			if (exited)
+				break; /* nothing more is immediately readable */
+			continue;
+		}
+		n = read(pfd[0], buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			if (exited)
+				break;
+			/* EOF before the shell exited: just wait for it */
+			if ((r = reap_step(pid, true, &status, err)) < 0)
+				break;
+			exited = true;
+			r = 0;
+			break;
+		}
+		if (exited)
+			drained += (size_t)n;
+		if ((r = wire_send(chan, WIRE_LOG, buf, (size_t)n, err)) < 0)
+			break;
 	}
 	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return sb_err_sys(err, errno, "waitpid");
-	kill(-pid, SIGKILL); /* whatever the step left running in its session */
+	if (!exited) {
+		kill(-pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (r < 0)
+		return r;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
 }
 
+/* Kills every process of the build user that /proc lists (any of its real,
+ * effective, saved or filesystem uids); returns how many there were. */
+static size_t kill_build_user_procs(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[64], line[256];
+		unsigned int u[4];
+		char *end;
+		FILE *f;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+		if (!(f = fopen(path, "re")))
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "Uid: %u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4) {
+				if (u[0] == AGENT_BUILD_UID || u[1] == AGENT_BUILD_UID || u[2] == AGENT_BUILD_UID ||
+				    u[3] == AGENT_BUILD_UID) {
+					kill((pid_t)pid, SIGKILL);
+					n++;
+				}
+				break;
+			}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
 /* After the build, nothing of the build user may keep running while we read
- * its files as root. */
-static void kill_build_user(void)
+ * its files as root: one kill(-1) as that user (atomic against its forks),
+ * then until /proc lists none of its processes, reaping what PID 1 inherited. */
+static int kill_build_user(sb_err **err)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -167,9 +283,14 @@ static void kill_build_user(void)
 	}
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
-	/* reap what PID 1 inherited */
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	for (int tries = 0; tries < 1000; tries++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (kill_build_user_procs() == 0)
+			return 0;
+		usleep(10 * 1000);
+	}
+	return sb_err_set(err, EBUSY, "processes of the build user (uid %d) survive SIGKILL", AGENT_BUILD_UID);
 }
 
 /* --- source --------------------------------------------------------------- */
@@ -288,8 +409,66 @@ static int send_file(int chan, const char *path, const char *name, uint8_t ret_m
 	return wire_send(chan, WIRE_ARTIFACT_END, md, SHA256_LEN, err);
 }
 
-/* Collects every match of every declared path. Returns 0, or 1 with *ret_msg
- * set when the job's declaration is not met (a build failure, not ours). */
+/* s with control characters, '\' and bytes past 200 made printable, for
+ * messages about names the job chose; malloc'd. */
+static char *escape_name(const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	char *out = malloc(4 * (n < 200 ? n : 200) + 4);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n && i < 200; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '\n' || ch == '\t' || ch == '\r' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = ch == '\n' ? 'n' : ch == '\t' ? 't' : ch == '\r' ? 'r' : '\\';
+		} else if (ch < 0x20 || ch == 0x7f) {
+			o += (size_t)sprintf(out + o, "\\x%02x", ch);
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	if (n > 200)
+		o += (size_t)sprintf(out + o, "...");
+	out[o] = '\0';
+	return out;
+}
+
+/* Why name cannot cross the wire as an artifact name, or NULL. */
+static const char *unsendable_why(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (wire_name_valid(name, n))
+		return NULL;
+	if (n > WIRE_MAX_NAME)
+		return "it is longer than 255 bytes";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] == 0x7f)
+			return "it contains a control character";
+	if (strchr(name, '\\'))
+		return "it contains a backslash";
+	return "it is not a single path component";
+}
+
+static void set_msg(char **ret_msg, const char *fmt, ...) _printf_(2, 3);
+static void set_msg(char **ret_msg, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(*ret_msg);
+	va_start(ap, fmt);
+	if (vasprintf(ret_msg, fmt, ap) < 0)
+		*ret_msg = NULL;
+	va_end(ap);
+}
+
+/* Resolves every match of every declared path, then sends them: a job whose
+ * declaration is not met sends none. Returns 0, or 1 with *ret_msg set when
+ * the declaration is not met (a build failure, not ours): nothing matches, a
+ * match's name cannot be sent or is reserved, two files share a name, a
+ * match resolves outside the tree. */
 static int send_artifacts(int chan, const job *j, const char *tree, agent_subject *subs, size_t *ret_n_subs,
 			  char **ret_msg, sb_err **err)
 {
@@ -306,63 +485,84 @@ static int send_artifacts(int chan, const job *j, const char *tree, agent_subjec
 		glob_t g = { 0 };
 		char pat[PATH_MAX];
 		size_t found = 0;
+		bool is_glob = strpbrk(j->artifacts[i], "*?[") != NULL;
+		_cleanup_free_ char *epat = escape_name(j->artifacts[i]);
 
 		snprintf(pat, sizeof(pat), "%s/%s", root, j->artifacts[i]);
 		if (glob(pat, 0, NULL, &g) != 0) {
 			globfree(&g);
-			if (asprintf(ret_msg, "artifacts[%zu]: '%s' matched no file", i, j->artifacts[i]) < 0)
-				*ret_msg = NULL;
+			set_msg(ret_msg, "artifacts[%zu]: '%s' matched no file", i, epat);
 			r = 1;
 			break;
 		}
 		for (size_t k = 0; k < g.gl_pathc && r == 0; k++) {
 			struct stat st;
 			const char *p = g.gl_pathv[k], *base = strrchr(p, '/') + 1;
-			_cleanup_free_ char *real = NULL;
+			_cleanup_free_ char *real = NULL, *ebase = escape_name(base);
+			const char *why;
 			bool dup = false;
 
 			if (lstat(p, &st) < 0 || S_ISLNK(st.st_mode)) {
-				send_log(chan, "snpbuild-agent: artifacts[%zu]: skipping symlink %s\n", i, base);
+				send_log(chan, "snpbuild-agent: artifacts[%zu]: skipping symlink %s\n", i, ebase);
 				continue;
 			}
 			if (!S_ISREG(st.st_mode))
 				continue;
-			real = realpath(p, NULL);
-			if (!real || strncmp(real, root, strlen(root)) || real[strlen(root)] != '/') {
-				r = sb_err_set(err, EPERM, "artifacts[%zu]: %s resolves outside the source tree", i, p);
-				break;
-			}
-			for (size_t s = 0; s < n_sent; s++) {
-				if (!strcmp(sent[s], real))
-					dup = true;
-				else if (!strcmp(strrchr(sent[s], '/') + 1, base)) {
-					if (asprintf(ret_msg, "artifacts: two different files are named '%s'", base) < 0)
-						*ret_msg = NULL;
-					r = 1;
-				}
-			}
-			if (dup || r)
-				continue;
-			if (n_sent >= 4096) {
-				if (asprintf(ret_msg, "artifacts: more than 4096 files") < 0)
-					*ret_msg = NULL;
+			if ((why = unsendable_why(base))) {
+				set_msg(ret_msg, "artifacts[%zu]: '%s' matched a file named '%s', which cannot be an artifact: %s",
+					i, epat, ebase, why);
 				r = 1;
 				break;
 			}
-			if ((r = send_file(chan, real, base, subs[n_sent].sha256, err)) < 0)
+			if (wire_artifact_name_reserved(base)) {
+				if (is_glob) {
+					send_log(chan, "snpbuild-agent: artifacts[%zu]: skipping %s, a name snpbuild reserves for its own files\n",
+						 i, ebase);
+					continue;
+				}
+				set_msg(ret_msg, "artifacts[%zu]: '%s' is a name snpbuild reserves for its own files", i, epat);
+				r = 1;
 				break;
+			}
+			real = realpath(p, NULL);
+			if (!real || strncmp(real, root, strlen(root)) || real[strlen(root)] != '/') {
+				set_msg(ret_msg, "artifacts[%zu]: '%s' matched %s, which resolves outside the source tree", i,
+					epat, ebase);
+				r = 1;
+				break;
+			}
+			for (size_t s = 0; s < n_sent && !r; s++) {
+				if (!strcmp(sent[s], real))
+					dup = true;
+				else if (!strcmp(strrchr(sent[s], '/') + 1, base)) {
+					set_msg(ret_msg, "artifacts: two different files are named '%s'", ebase);
+					r = 1;
+				}
+			}
+			if (r)
+				break;
+			if (dup) { /* matched by an earlier pattern: still a match of this one */
+				found++;
+				continue;
+			}
+			if (n_sent >= 4096) {
+				set_msg(ret_msg, "artifacts: more than 4096 files");
+				r = 1;
+				break;
+			}
 			snprintf(subs[n_sent].name, sizeof(subs[n_sent].name), "%s", base);
 			sent[n_sent++] = TAKE_PTR(real);
 			found++;
 		}
 		globfree(&g);
 		if (r == 0 && found == 0) {
-			if (asprintf(ret_msg, "artifacts[%zu]: '%s' matched no regular file", i, j->artifacts[i]) < 0)
-				*ret_msg = NULL;
+			set_msg(ret_msg, "artifacts[%zu]: '%s' matched no regular file", i, epat);
 			r = 1;
 		}
 	}
-	*ret_n_subs = n_sent;
+	for (size_t s = 0; s < n_sent && r == 0; s++)
+		r = send_file(chan, sent[s], subs[s].name, subs[s].sha256, err);
+	*ret_n_subs = r == 0 ? n_sent : 0;
 	for (size_t s = 0; s < n_sent; s++)
 		free(sent[s]);
 	free(sent);
@@ -425,7 +625,8 @@ int agent_build(int chan, wire_reader *rd, const job *j, const agent_signer *sig
 			break;
 		}
 	}
-	kill_build_user();
+	if ((r = kill_build_user(err)) < 0)
+		goto out;
 
 	if (!strcmp(status, "success")) {
 		wire_send_str(chan, WIRE_PHASE, "collect artifacts", NULL);

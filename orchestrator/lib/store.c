@@ -208,23 +208,13 @@ static bool declared(const store *s, const char *name)
 	return false;
 }
 
-static bool reserved_name(const char *name)
-{
-	static const char *const own[] = { "log.txt", "console.log", "result.json", "attestation",
-					   "provenance.intoto.jsonl" };
-	for (size_t i = 0; i < ELEMENTSOF(own); i++)
-		if (!strcmp(own[i], name))
-			return true;
-	return name[0] == '.';
-}
-
 int store_artifact_begin(store *s, const char *name, uint64_t size, bool executable, sb_err **err)
 {
 	if (s->aname)
 		return sb_err_set(err, EPROTO, "artifact '%s' started before '%s' ended", name, s->aname);
 	if (!wire_name_valid(name, strlen(name)))
 		return sb_err_set(err, EPROTO, "artifact name '%s' is not a single safe path component", name);
-	if (reserved_name(name))
+	if (wire_artifact_name_reserved(name))
 		return sb_err_set(err, EPROTO, "artifact name '%s' is reserved for snpbuild's own files", name);
 	if (!declared(s, name))
 		return sb_err_set(err, EPROTO, "artifact '%s' matches none of the job's declared artifacts", name);

@@ -233,6 +233,10 @@ static void test_artifact_paths(void **state)
 		     "job.json: artifacts[0]: ");
 	expect_error("{" HEAD ", " SRC ", " STEPS ", \"artifacts\": [], \"tee\": \"none\"}",
 		     "job.json: artifacts: must be a non-empty array");
+	expect_error("{" HEAD ", " SRC ", " STEPS ", \"artifacts\": [\"ok\", \"sub/result.json\"], \"tee\": \"none\"}",
+		     "job.json: artifacts[1]: 'result.json' is a name snpbuild uses for its own output files");
+	expect_error("{" HEAD ", " SRC ", " STEPS ", \"artifacts\": [\".config\"], \"tee\": \"none\"}",
+		     "job.json: artifacts[0]: '.config' is a name snpbuild uses");
 	assert_true(job_artifact_path_valid("dist/*.tar.gz"));
 	assert_true(job_artifact_path_valid("a..b"));
 	assert_false(job_artifact_path_valid(".."));

@@ -187,6 +187,12 @@ static void test_artifact_names(void **state)
 	memset(longname, 'x', sizeof(longname));
 	expect_bad_name(p, begin_raw(p, 1, longname, 256), "not a single safe path component");
 	assert_true(wire_name_valid(longname, 255));
+	/* snpbuild's own output names */
+	assert_true(wire_artifact_name_reserved("result.json"));
+	assert_true(wire_artifact_name_reserved("attestation"));
+	assert_true(wire_artifact_name_reserved(".hidden"));
+	assert_false(wire_artifact_name_reserved("result.json.gz"));
+	assert_false(wire_artifact_name_reserved("libz.a"));
 	assert_true(wire_name_valid("..hidden", 8));
 }
 
