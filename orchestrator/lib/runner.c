@@ -338,7 +338,6 @@ static int await_hello(struct run *r)
 
 static int send_source(struct run *r)
 {
-	_cleanup_err_ sb_err *e = NULL;
 	_cleanup_close_ int fd = open(r->src->archive, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ uint8_t *buf = malloc(WIRE_CHUNK);
 
