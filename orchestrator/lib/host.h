@@ -56,6 +56,7 @@ typedef struct host_info {
 typedef struct host_probe_opts {
 	const char *domain_type; /* NULL: "kvm" (SNP is a KVM feature) */
 	const char *firmware;    /* NULL: search HOST_FIRMWARE_SEARCH */
+	bool capacity_only;      /* CPUs and memory only (a tee none run needs no more) */
 } host_probe_opts;
 
 /* Asks libvirt and the host. Fails only when libvirt cannot be asked at all. */

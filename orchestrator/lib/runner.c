@@ -827,7 +827,7 @@ static int run_inner(struct run *r)
 	if (vm_connect(r->o->uri, &r->conn, &e) < 0)
 		return fail_err(r, RUNNER_INFRA, e);
 	host_probe_opts hpo = { .domain_type = r->o->domain_type ? r->o->domain_type : "kvm",
-				.firmware = r->o->firmware };
+				.firmware = r->o->firmware, .capacity_only = r->j->tee != JOB_TEE_SNP };
 	if (host_probe(r->conn, &hpo, &host, &e) < 0)
 		return fail_err(r, RUNNER_INFRA, e);
 	if (r->j->tee == JOB_TEE_SNP && !host_snp_ready(host, &reason))
