@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "cursor.h"
+#include "fileio.h"
 #include "digest.h"
 #include "internal.h"
 
@@ -85,40 +86,6 @@ int sha384_engine_hash(struct sha384_engine *e, const void *buf, size_t len, uin
 	if (!EVP_DigestInit_ex2(e->ctx, e->md, NULL) || !EVP_DigestUpdate(e->ctx, buf, len) ||
 	    !EVP_DigestFinal_ex(e->ctx, out, &n))
 		return -EIO;
-	return 0;
-}
-
-int read_file_max(const char *path, size_t max, uint8_t **ret_data, size_t *ret_size, sb_err **err)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ uint8_t *buf = NULL;
-	struct stat st;
-	size_t got = 0;
-
-	if (fd < 0)
-		return sb_err_sys(err, errno, "%s", path);
-	if (fstat(fd, &st) < 0)
-		return sb_err_sys(err, errno, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return sb_err_set(err, EINVAL, "%s: not a regular file", path);
-	if ((uint64_t)st.st_size > max)
-		return sb_err_set(err, EFBIG, "%s: %lld bytes, more than the %zu allowed", path,
-				  (long long)st.st_size, max);
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf)
-		return sb_err_set(err, ENOMEM, "%s: out of memory", path);
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sb_err_sys(err, errno, "%s: read", path);
-		if (n == 0)
-			return sb_err_set(err, EIO, "%s: shrank while being read", path);
-		got += (size_t)n;
-	}
-	*ret_data = TAKE_PTR(buf);
-	*ret_size = got;
 	return 0;
 }
 
@@ -261,7 +228,7 @@ int measure_prepare(const struct measure_input *in, measure_prepared_t **ret, sb
 	p->key.guest_features = in->guest_features;
 
 	if (in->ovmf_path) {
-		r = read_file_max(in->ovmf_path, MEASURE_MAX_FIRMWARE_SIZE, &p->owned, &fw_size, err);
+		r = file_read_max(in->ovmf_path, MEASURE_MAX_FIRMWARE_SIZE, &p->owned, &fw_size, err);
 		if (r < 0)
 			return sb_err_wrap(err, "firmware");
 		fw = p->owned;

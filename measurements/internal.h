@@ -31,7 +31,6 @@ void sha384_engine_done(struct sha384_engine *e);
 int sha384_engine_hash(struct sha384_engine *e, const void *buf, size_t len, uint8_t out[MEASURE_LD_LEN]);
 
 /* Reads a whole regular file of at most max bytes. */
-int read_file_max(const char *path, size_t max, uint8_t **ret_data, size_t *ret_size, sb_err **err);
 
 /* idblock.c: r and s into a 0x200-byte SNP signature, little-endian, full width. */
 #include <openssl/bn.h>

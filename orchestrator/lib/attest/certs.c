@@ -14,6 +14,7 @@
 
 #include "attest.h"
 #include "cursor.h"
+#include "fileio.h"
 
 #define CERT_FILE_MAX (1024 * 1024)
 #define AMD_OID_PREFIX "1.3.6.1.4.1.3704.1."
@@ -279,28 +280,13 @@ static void biop(BIO **b)
 
 int attest_certs_load(const char *path, STACK_OF(X509) **ret, sb_err **err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ uint8_t *buf = NULL;
 	_cleanup_(sk_x509_pop_freep) STACK_OF(X509) *sk = NULL;
 	size_t len = 0;
+	int r = file_read_max(path, CERT_FILE_MAX, &buf, &len, err);
 
-	if (fd < 0)
-		return sb_err_sys(err, errno, "%s", path);
-	buf = malloc(CERT_FILE_MAX + 1);
-	if (!buf)
-		return sb_err_set(err, ENOMEM, "%s: out of memory", path);
-	for (;;) {
-		ssize_t n = read(fd, buf + len, CERT_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sb_err_sys(err, errno, "%s: read", path);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > CERT_FILE_MAX)
-			return sb_err_set(err, EFBIG, "%s: larger than %d bytes", path, CERT_FILE_MAX);
-	}
+	if (r < 0)
+		return r;
 	sk = sk_X509_new_null();
 	if (!sk)
 		return sb_err_set(err, ENOMEM, "%s: out of memory", path);
@@ -326,7 +312,7 @@ int attest_certs_load(const char *path, STACK_OF(X509) **ret, sb_err **err)
 			return sb_err_set(err, EBADMSG, "%s: no valid PEM certificate", path);
 	} else {
 		X509 *x;
-		int r = attest_cert_from_der(buf, len, &x, err);
+		r = attest_cert_from_der(buf, len, &x, err);
 		if (r < 0)
 			return sb_err_wrap(err, "%s", path);
 		if (!sk_X509_push(sk, x)) {

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "attest.h"
+#include "fileio.h"
 #include "hexutil.h"
 
 #define KDS_DOC_MAX (1024 * 1024)
@@ -151,34 +152,6 @@ static int mkdir_parents(char *path, sb_err **err)
 	return 0;
 }
 
-static int read_file(const char *path, uint8_t **ret_buf, size_t *ret_len, sb_err **err)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ uint8_t *buf = NULL;
-	size_t len = 0;
-
-	if (fd < 0)
-		return -errno;
-	buf = malloc(KDS_DOC_MAX + 1);
-	if (!buf)
-		return sb_err_set(err, ENOMEM, "out of memory");
-	for (;;) {
-		ssize_t n = read(fd, buf + len, KDS_DOC_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sb_err_sys(err, errno, "%s: read", path);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > KDS_DOC_MAX)
-			return sb_err_set(err, EFBIG, "%s: larger than %d bytes", path, KDS_DOC_MAX);
-	}
-	*ret_buf = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 static int write_atomic(const char *path, const uint8_t *buf, size_t len, sb_err **err)
 {
 	_cleanup_free_ char *tmp = NULL;
@@ -220,14 +193,15 @@ int attest_kds_get(const struct attest_kds *kds, const char *url, uint8_t **ret_
 		r = attest_kds_cache_path(kds->cache_dir, url, &path, err);
 		if (r < 0)
 			return r;
-		r = read_file(path, &buf, &len, err);
+		r = file_read_max(path, KDS_DOC_MAX, &buf, &len, err);
 		if (r == 0) {
 			*ret_buf = TAKE_PTR(buf);
 			*ret_len = len;
 			return 0;
 		}
 		if (r != -ENOENT)
-			return r == -EFBIG || r == -ENOMEM ? r : sb_err_sys(err, -r, "%s", path);
+			return r;
+		sb_err_freep(err); /* not cached: not an error yet */
 	}
 	if (kds->offline || !kds->fetch)
 		return sb_err_set(err, ENOENT, "%s: not in the KDS cache%s%s and %s", url, kds->cache_dir ? " " : "",

@@ -8,6 +8,7 @@
 
 #include "attest.h"
 #include "cursor.h"
+#include "fileio.h"
 #include "hexutil.h"
 
 /* The largest file attest_report_load() reads (hex with generous spacing). */
@@ -93,34 +94,6 @@ enum attest_product attest_report_product(const struct attest_report *r)
 	return attest_product_from_cpuid(r->cpuid_fam_id, r->cpuid_mod_id);
 }
 
-static int read_small_file(const char *path, uint8_t **ret_buf, size_t *ret_len, sb_err **err)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ uint8_t *buf = NULL;
-	size_t len = 0;
-
-	if (fd < 0)
-		return sb_err_sys(err, errno, "%s", path);
-	buf = malloc(REPORT_FILE_MAX + 1);
-	if (!buf)
-		return sb_err_set(err, ENOMEM, "%s: out of memory", path);
-	for (;;) {
-		ssize_t n = read(fd, buf + len, REPORT_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sb_err_sys(err, errno, "%s: read", path);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > REPORT_FILE_MAX)
-			return sb_err_set(err, EFBIG, "%s: larger than %d bytes, not a report", path, REPORT_FILE_MAX);
-	}
-	*ret_buf = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 /* ASCII hex with optional whitespace into exactly ATTEST_REPORT_SIZE bytes. */
 static int decode_hex_report(const uint8_t *in, size_t len, uint8_t *out, size_t *ret_len)
 {
@@ -156,7 +129,7 @@ int attest_report_load(const char *path, struct attest_report *ret, sb_err **err
 	size_t len = 0, n = 0;
 	int r;
 
-	r = read_small_file(path, &buf, &len, err);
+	r = file_read_max(path, REPORT_FILE_MAX, &buf, &len, err);
 	if (r < 0)
 		return r;
 	if (len != ATTEST_REPORT_SIZE) {
