@@ -81,3 +81,26 @@ write_job() { # file name source steps-json artifacts-json [timeout_s]
 }
 JOB
 }
+
+# Starts a job in the background (pid in $pid) and waits until its log shows
+# the line given, failing if it never does or snpbuild exits first.
+start_job_until() { # job.json marker
+	"$SNPBUILD" run "$1" --image "$IMAGE" --out "$OUT" --work-dir "$WORK" >"$T/run.log" 2>&1 &
+	pid=$!
+	i=0
+	until grep -q "$2" "$T/run.log"; do
+		i=$((i + 1))
+		[ "$i" -lt 1200 ] || { kill -9 "$pid"; fail "'$2' never appeared"; }
+		kill -0 "$pid" 2>/dev/null || { cat "$T/run.log"; fail "snpbuild exited early"; }
+		sleep 0.1
+	done
+}
+
+# Waits for the background job; its exit status in $rc.
+wait_job() {
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	cat "$T/run.log"
+}

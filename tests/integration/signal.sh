@@ -7,21 +7,9 @@ mkdir -p "$T/src"
 for sig in TERM INT; do
 	rm -rf "$OUT"
 	write_job "$T/job.json" "sig$sig" "src" '[{"name": "long", "run": "echo build-started; sleep 600"}]' '["x"]'
-	"$SNPBUILD" run "$T/job.json" --image "$IMAGE" --out "$OUT" --work-dir "$WORK" >"$T/run.log" 2>&1 &
-	pid=$!
-	i=0
-	until grep -q build-started "$T/run.log"; do
-		i=$((i + 1))
-		[ "$i" -lt 1200 ] || { kill -9 "$pid"; fail "the build never started"; }
-		kill -0 "$pid" 2>/dev/null || { cat "$T/run.log"; fail "snpbuild exited early"; }
-		sleep 0.1
-	done
+	start_job_until "$T/job.json" build-started
 	kill -s "$sig" "$pid"
-	set +e
-	wait "$pid"
-	rc=$?
-	set -e
-	cat "$T/run.log"
+	wait_job
 	[ "$rc" -eq 5 ] || fail "SIG$sig: expected exit status 5, got $rc"
 	d=$(job_dir)
 	[ "$(json "$d/result.json" "d['status']")" = interrupted ] || fail "status"
