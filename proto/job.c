@@ -46,7 +46,8 @@ void job_freep(job **j)
 
 bool job_artifact_path_valid(const char *p)
 {
-	if (!p || !*p || p[0] == '/')
+	size_t len = p ? strlen(p) : 0;
+	if (len == 0 || p[0] == '/' || p[len - 1] == '/')
 		return false;
 	for (const char *s = p; *s;) {
 		const char *e = strchrnul(s, '/');
@@ -367,8 +368,13 @@ static int parse_artifacts(struct ctx *x, json_t *arts, job *j)
 			return bad(x, p, "must be relative to the source tree, not absolute");
 		if (!job_artifact_path_valid(j->artifacts[i]))
 			return bad(x, p, "must not contain \"..\", \".\" or empty path components");
+		for (const char *c = j->artifacts[i]; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return bad(x, p, "must not contain control characters");
 		const char *last = strrchr(j->artifacts[i], '/');
 		last = last ? last + 1 : j->artifacts[i];
+		if (strlen(last) > WIRE_MAX_NAME)
+			return bad(x, p, "the file name '%.32s...' is longer than %d bytes", last, WIRE_MAX_NAME);
 		if (!strpbrk(last, "*?[") && wire_artifact_name_reserved(last))
 			return bad(x, p, "'%s' is a name snpbuild uses for its own output files", last);
 	}

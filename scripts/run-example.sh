@@ -11,6 +11,7 @@ scripts/install-deps.sh
 meson compile -C build
 meson compile -C build guest-image
 scripts/fetch-example-sources.sh
+tests/fetch-ovmf.sh build >/dev/null # so that 'meson test -C build' finds the firmware vectors need
 scripts/libvirtd.sh start
 
 exec build/orchestrator/cli/snpbuild run examples/zlib/job.json --image build/guest-image --out out "$@"

@@ -603,13 +603,16 @@ int agent_build(int chan, wire_reader *rd, const job *j, const agent_signer *sig
 		if (r < 0)
 			goto out;
 		if (r != 0) {
-			r = sb_err_set(err, EINVAL, "the source archive did not unpack (tar exit status %d)", r);
-			goto out;
+			/* The job's source is at fault (unsafe or broken entries), not the VM. */
+			if (asprintf(&msg, "source: the archive did not unpack (tar exit status %d, see log.txt)", r) < 0)
+				msg = NULL;
+			status = "bad_source";
 		}
+		r = 0;
 	}
 	tree = source_tree();
 
-	for (size_t i = 0; i < j->n_steps; i++) {
+	for (size_t i = 0; i < j->n_steps && !strcmp(status, "success"); i++) {
 		char *const argv[] = { "/bin/sh", "-ec", j->steps[i].run, NULL };
 		double t0 = now_s();
 		send_log(chan, "==> [%zu/%zu] %s\n", i + 1, j->n_steps, j->steps[i].name);

@@ -39,65 +39,135 @@ static void usage(FILE *f)
 	      "  -q, --quiet            no build output, only phases and the summary\n"
 	      "\n"
 	      "Exit status: 0 success, 1 a build step failed, 2 bad input, 3 infrastructure\n"
-	      "failure, 4 timeout, 5 interrupted (SIGINT/SIGTERM).\n",
+	      "failure, 4 timeout, 5 interrupted (SIGINT/SIGTERM/SIGHUP).\n",
 	      f);
 }
 
 struct ui {
 	bool quiet;
+	bool mid_line;   /* the build's output on stdout did not end with a newline */
+	uint8_t held[4]; /* a UTF-8 sequence split across two chunks */
+	size_t n_held;
 };
+
+/* Our own lines start on a line of their own, whatever the build printed. */
+static void own_line(struct ui *u)
+{
+	if (u->mid_line) {
+		fputc('\n', stdout);
+		fflush(stdout);
+		u->mid_line = false;
+	}
+}
 
 static void on_phase_begin(void *ud, const char *phase)
 {
-	(void)ud;
+	own_line(ud);
 	fprintf(stderr, "snpbuild: [%s] ...\n", phase);
 }
 
 static void on_phase_end(void *ud, const char *phase, double s, const char *outcome)
 {
-	(void)ud;
+	own_line(ud);
 	if (outcome)
 		fprintf(stderr, "snpbuild: [%s] stopped after %.2f s: %s\n", phase, s, outcome);
 	else
 		fprintf(stderr, "snpbuild: [%s] done in %.2f s\n", phase, s);
 }
 
+/* Length of the valid UTF-8 sequence at p (2-4 bytes) and its code point; 0
+ * when invalid, -1 when it may still complete with more bytes. */
+static int utf8_seq(const uint8_t *p, size_t left, uint32_t *cp)
+{
+	int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : 0;
+	uint32_t v;
+
+	if (n == 0 || p[0] > 0xf4)
+		return 0;
+	v = p[0] & (0x7f >> n);
+	for (int k = 1; k < n; k++) {
+		if ((size_t)k >= left)
+			return -1;
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (p[k] & 0x3f);
+	}
+	if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
 /* Guest bytes reach the user's terminal without terminal controls: C0 and C1
- * control characters (but newline and tab) are shown in caret notation, so
- * a build cannot clear the screen, retitle the window or rewrite a line.
- * log.txt keeps the bytes as they came. */
-static void put_sanitized(FILE *f, const uint8_t *p, size_t len)
+ * controls (but newline and tab) in caret or <U+XXXX> notation, bytes that
+ * are not UTF-8 as <XX>, and bidirectional overrides shown, not obeyed, so
+ * a build cannot clear the screen, retitle the window, rewrite or reorder a
+ * line. log.txt keeps the bytes as they came. */
+static void put_sanitized(FILE *f, const uint8_t *p, size_t len, struct ui *u)
 {
 	for (size_t i = 0; i < len; i++) {
 		uint8_t c = p[i];
-		if (c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f)) {
-			fputc(c, f);
-		} else if (c < 0x20 || c == 0x7f) {
-			fputc('^', f);
-			fputc(c == 0x7f ? '?' : c + 0x40, f);
-		} else if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] < 0xa0) {
-			fprintf(f, "<U+%04X>", p[i + 1]); /* a C1 control encoded in UTF-8 */
-			i++;
-		} else {
-			fputc(c, f);
+		uint32_t cp = 0;
+		int n;
+
+		if (c < 0x80) {
+			if (c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f))
+				fputc(c, f);
+			else
+				fprintf(f, "^%c", c == 0x7f ? '?' : c + 0x40);
+			continue;
 		}
+		n = utf8_seq(p + i, len - i, &cp);
+		if (n < 0 && u && len - i < sizeof(u->held)) {
+			memcpy(u->held, p + i, len - i); /* finish it with the next chunk */
+			u->n_held = len - i;
+			return;
+		}
+		if (n <= 0) {
+			fprintf(f, "<%02X>", c);
+			continue;
+		}
+		if ((cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+		    cp == 0x200e || cp == 0x200f)
+			fprintf(f, "<U+%04X>", (unsigned)cp);
+		else
+			fwrite(p + i, 1, (size_t)n, f);
+		i += (size_t)n - 1;
 	}
 }
 
 static void on_log(void *ud, const void *buf, size_t len)
 {
 	struct ui *u = ud;
-	if (u->quiet)
+	uint8_t joined[2 * sizeof(u->held)];
+
+	if (u->quiet || len == 0)
 		return;
-	put_sanitized(stdout, buf, len);
+	if (u->n_held) {
+		/* complete the held sequence with the bytes it lacks from this chunk */
+		uint8_t lead = u->held[0];
+		size_t held = u->n_held, want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+		size_t take = want > held ? want - held : 0;
+		if (take > len)
+			take = len;
+		memcpy(joined, u->held, held);
+		memcpy(joined + held, buf, take);
+		u->n_held = 0;
+		put_sanitized(stdout, joined, held + take, NULL);
+		buf = (const uint8_t *)buf + take;
+		len -= take;
+	}
+	put_sanitized(stdout, buf, len, u);
+	if (len)
+		u->mid_line = ((const uint8_t *)buf)[len - 1] != '\n';
 	fflush(stdout);
 }
 
 static void on_notice(void *ud, const char *msg)
 {
-	(void)ud;
+	own_line(ud);
 	fputs("snpbuild: ", stderr);
-	put_sanitized(stderr, (const uint8_t *)msg, strlen(msg));
+	put_sanitized(stderr, (const uint8_t *)msg, strlen(msg), NULL);
 	fputc('\n', stderr);
 }
 
@@ -184,6 +254,10 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
+		if (optind < argc - 1)
+			fprintf(stderr, "snpbuild run: one JOB.json only ('%s' is extra)\n\n", argv[optind + 1]);
+		else
+			fprintf(stderr, "snpbuild run: name the JOB.json to run\n\n");
 		usage(stderr);
 		return EXIT_BAD_INPUT;
 	}

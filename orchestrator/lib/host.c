@@ -261,6 +261,18 @@ int host_probe(virConnectPtr conn, const host_probe_opts *o, host_info **ret, sb
 		return sb_err_set(err, EIO, "libvirt: host information: %s", vm_last_error());
 	h->host_cpus = ni.cpus;
 	h->host_memory_mib = ni.memory / 1024;
+	/* nodeinfo sums NUMA cells and can undercount (seen: 10 of 24 GiB in a
+	 * microVM); the node's memory statistics give the kernel's MemTotal. */
+	int nparams = 0;
+	if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &nparams, 0) == 0 && nparams > 0 &&
+	    nparams < 64) {
+		virNodeMemoryStats stats[64];
+		if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats, &nparams, 0) == 0)
+			for (int i = 0; i < nparams; i++)
+				if (!strcmp(stats[i].field, VIR_NODE_MEMORY_STATS_TOTAL) &&
+				    stats[i].value / 1024 > h->host_memory_mib)
+					h->host_memory_mib = stats[i].value / 1024;
+	}
 	if (o && o->capacity_only) {
 		for (size_t i = 0; i < HOST_N_ITEMS; i++)
 			set_item(h, (enum host_item)i, false, "not checked (capacity only)");

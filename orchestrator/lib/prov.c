@@ -471,6 +471,17 @@ int prov_pubkey_load(const char *path, EVP_PKEY **ret, sb_err **err)
 	if (!f)
 		return sb_err_sys(err, errno, "%s", path);
 	k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	if (k) {
+		/* Exactly one key: anything after it but white space is refused. */
+		int c;
+		while ((c = fgetc(f)) != EOF && (c == ' ' || c == '\n' || c == '\r' || c == '\t'))
+			;
+		if (c != EOF) {
+			fclose(f);
+			EVP_PKEY_free(k);
+			return sb_err_set(err, EBADMSG, "%s: more than one key, or data after the key", path);
+		}
+	}
 	fclose(f);
 	if (!k)
 		return sb_err_set(err, EBADMSG, "%s: not a PEM public key", path);

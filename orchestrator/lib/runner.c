@@ -386,6 +386,8 @@ static int check_guest_result(struct run *r, const wire_frame *f)
 			return fail(r, RUNNER_INFRA, "guest built a source with another digest");
 		return 0;
 	}
+	if (!strcmp(status, "bad_source"))
+		return fail(r, RUNNER_BAD_INPUT, "%s: %.1024s", r->o->display, message ? message : "bad source");
 	if (!strcmp(status, "step_failed") || !strcmp(status, "artifact_missing"))
 		return fail(r, RUNNER_STEP_FAILED, "%.1024s", message ? message : "a build step failed");
 	return fail(r, RUNNER_INFRA, "guest agent: %.1024s", message ? message : status);

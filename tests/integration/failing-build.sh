@@ -6,7 +6,7 @@
 mkdir -p "$T/src"
 echo 'int main(void) { return 0; }' >"$T/src/ok.c"
 write_job "$T/job.json" failing "src" \
-	'[{"name": "compile", "run": "cc -o ok ok.c"}, {"name": "breaks", "run": "printf \"\\033]0;pwned\\007\\033[2J\"; echo about to fail; exit 3"}, {"run": "touch never"}]' \
+	'[{"name": "compile", "run": "cc -o ok ok.c"}, {"name": "breaks", "run": "printf \"\\033]0;pwned\\007\\033[2J\"; printf \"C1:\\233|bidi:\\342\\200\\256|\\n\"; printf no-newline; echo >&2; echo about to fail; exit 3"}, {"run": "touch never"}]' \
 	'["ok"]'
 # What a killed run left behind (its lock free, its disk still there) is
 # removed by the next run.
@@ -35,6 +35,23 @@ esc=$(printf '\033')
 grep -q "$esc" "$T/run.log" && fail "a raw ESC from the guest reached the terminal"
 grep -qF '^[]0;pwned^G^[[2J' "$T/run.log" || fail "terminal controls not shown in caret notation"
 grep -q "$esc" "$d/log.txt" || fail "log.txt lost the raw bytes"
+grep -qF 'C1:<9B>|bidi:<U+202E>|' "$T/run.log" || fail "an 8-bit C1 control or a bidi override reached the terminal"
+
+# A source whose entries tar refuses (a path escaping the tree) is the job's
+# fault: bad input, after the guest tried it, and nothing is left.
+python3 - "$T/evil.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    data = b"escaped\n"
+    info = tarfile.TarInfo("../../escape.txt")
+    info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+PY
+write_job "$T/evil.json" evil "evil.tar" '[{"run": "true"}]' '["x"]'
+run_job "$T/evil.json"
+cat "$T/run.log"
+[ "$rc" -eq 2 ] || fail "an unsafe source archive: expected exit status 2, got $rc"
+grep -q 'source: the archive did not unpack' "$T/run.log" || fail "the reason is not given"
 [ "$(json "$d/result.json" "d['source']['packed_from_directory']")" = True ] || fail "directory source"
 assert_nothing_left
 echo "PASS: failing-build"

@@ -3,7 +3,7 @@
 # folder, `snpbuild verify` link by link (a development-mode bundle refused
 # without --allow-insecure, a changed artifact refused at link 1, a swapped
 # key at link 2), and the envelope checked by an independent implementation,
-# cosign (Debian trixie), when it is installed.
+# cosign (Debian trixie, installed by scripts/install-deps.sh).
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/src"
@@ -61,21 +61,22 @@ verify 1 "FAILED at link 1 (subject)" "$T/hello.changed" --bundle "$d" --allow-i
 cp -r "$d" "$T/swapped"
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout -out "$T/swapped/attestation/signing-key.pem" 2>/dev/null
 verify 1 "FAILED at link 2 (signature)" "$d/hello" --bundle "$T/swapped" --allow-insecure
+# a second key after the first is refused, not ignored
+cp -r "$d" "$T/twokeys"
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout 2>/dev/null >>"$T/twokeys/attestation/signing-key.pem"
+verify 1 "more than one key" "$d/hello" --bundle "$T/twokeys" --allow-insecure
 
 # an independent verifier
-if command -v cosign >/dev/null 2>&1; then
-	cosign verify-blob-attestation --key "$d/attestation/signing-key.pem" --type slsaprovenance1 \
-		--insecure-ignore-tlog=true --signature "$d/provenance.intoto.jsonl" "$d/hello" ||
-		fail "cosign rejects the provenance"
-	set +e
-	cosign verify-blob-attestation --key "$d/attestation/signing-key.pem" --type slsaprovenance1 \
-		--insecure-ignore-tlog=true --signature "$d/provenance.intoto.jsonl" "$T/hello.changed" >/dev/null 2>&1
-	crc=$?
-	set -e
-	[ "$crc" -ne 0 ] || fail "cosign accepts a changed artifact"
-	echo "cosign: verified"
-else
-	echo "cosign not installed (scripts/install-deps.sh installs it from trixie): interoperability not checked"
-fi
+command -v cosign >/dev/null 2>&1 || fail "cosign is not installed (scripts/install-deps.sh installs it from trixie)"
+cosign verify-blob-attestation --key "$d/attestation/signing-key.pem" --type slsaprovenance1 \
+	--insecure-ignore-tlog=true --signature "$d/provenance.intoto.jsonl" "$d/hello" ||
+	fail "cosign rejects the provenance"
+set +e
+cosign verify-blob-attestation --key "$d/attestation/signing-key.pem" --type slsaprovenance1 \
+	--insecure-ignore-tlog=true --signature "$d/provenance.intoto.jsonl" "$T/hello.changed" >/dev/null 2>&1
+crc=$?
+set -e
+[ "$crc" -ne 0 ] || fail "cosign accepts a changed artifact"
+echo "cosign: verified"
 assert_nothing_left
 echo "PASS: provenance-verify"

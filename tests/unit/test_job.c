@@ -237,6 +237,13 @@ static void test_artifact_paths(void **state)
 		     "job.json: artifacts[1]: 'result.json' is a name snpbuild uses for its own output files");
 	expect_error("{" HEAD ", " SRC ", " STEPS ", \"artifacts\": [\".config\"], \"tee\": \"none\"}",
 		     "job.json: artifacts[0]: '.config' is a name snpbuild uses");
+	expect_error("{" HEAD ", " SRC ", " STEPS ", \"artifacts\": [\"a\\u0001\"], \"tee\": \"none\"}",
+		     "job.json: artifacts[0]: must not contain control characters");
+	expect_error("{" HEAD ", " SRC ", " STEPS ", \"artifacts\": [\"dir/\"], \"tee\": \"none\"}",
+		     "job.json: artifacts[0]: must not contain");
+	char big[600];
+	snprintf(big, sizeof(big), "{" HEAD ", " SRC ", " STEPS ", \"artifacts\": [\"d/%0256d\"], \"tee\": \"none\"}", 0);
+	expect_error(big, "job.json: artifacts[0]: the file name '00000000");
 	assert_true(job_artifact_path_valid("dist/*.tar.gz"));
 	assert_true(job_artifact_path_valid("a..b"));
 	assert_false(job_artifact_path_valid(".."));
