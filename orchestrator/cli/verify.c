@@ -78,6 +78,8 @@ static int load_reference(const char *path, uint8_t out[SHA384_LEN], sb_err **er
 	struct measure_result res;
 	int r;
 
+	if (!o && je.line < 1)
+		return sb_err_set(err, EINVAL, "--reference %s: %s", path, je.text); /* could not read it */
 	if (!o)
 		return sb_err_set(err, EINVAL, "%s: %s (line %d)", path, je.text, je.line);
 	r = measure_record_parse(o, &res, err);
