@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cursor.h"
+#include "proc.h"
 
 static const struct {
 	uint16_t type;
@@ -49,22 +50,6 @@ void wire_header_encode(uint8_t out[WIRE_HEADER_LEN], uint16_t type, uint32_t le
 	put_u32le(out + 4, len);
 }
 
-static int write_all(int fd, const void *buf, size_t len, sb_err **err)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sb_err_sys(err, errno, "channel write");
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int wire_send(int fd, uint16_t type, const void *payload, size_t len, sb_err **err)
 {
 	uint8_t hdr[WIRE_HEADER_LEN];
@@ -74,10 +59,10 @@ int wire_send(int fd, uint16_t type, const void *payload, size_t len, sb_err **e
 		return sb_err_set(err, EMSGSIZE, "%s frame of %zu bytes exceeds %u", wire_type_name(type), len,
 				  WIRE_MAX_PAYLOAD);
 	wire_header_encode(hdr, type, (uint32_t)len);
-	r = write_all(fd, hdr, sizeof(hdr), err);
-	if (r < 0 || len == 0)
-		return r;
-	return write_all(fd, payload, len, err);
+	r = proc_write_all(fd, hdr, sizeof(hdr));
+	if (r == 0 && len > 0)
+		r = proc_write_all(fd, payload, len);
+	return r < 0 ? sb_err_sys(err, -r, "channel write") : 0;
 }
 
 int wire_send_str(int fd, uint16_t type, const char *s, sb_err **err)

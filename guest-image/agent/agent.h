@@ -40,9 +40,6 @@ extern const agent_attester agent_attester_sev_guest;
 extern const agent_attester agent_attester_none;
 const agent_attester *agent_attester_pick(void);
 
-/* Runs argv (no shell) as root, output to the console; 0 on exit status 0. */
-int agent_spawn(char *const argv[], sb_err **err);
-
 /* Scratch disk: encrypted with a key that exists only in guest memory. */
 int agent_scratch_setup(sb_err **err);
 void agent_scratch_teardown(void);

@@ -19,16 +19,10 @@
 
 #include "agent.h"
 #include "hexutil.h"
+#include "proc.h"
 
 #define SOURCE_ARCHIVE AGENT_BUILD_DIR "/source.archive"
 #define SOURCE_ROOT AGENT_BUILD_DIR "/src"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void send_log(int chan, const char *fmt, ...) _printf_(2, 3);
 static void send_log(int chan, const char *fmt, ...)
@@ -184,11 +178,11 @@ static int run_streamed(int chan, const job *j, const char *dir, char *const arg
 				break;
 			if (r > 0) {
 				exited = true;
-				drain_end = now_s() + DRAIN_MAX_S;
+				drain_end = proc_now_s() + DRAIN_MAX_S;
 				r = 0;
 			}
 		}
-		if (exited && (drained >= DRAIN_MAX_BYTES || now_s() >= drain_end))
+		if (exited && (drained >= DRAIN_MAX_BYTES || proc_now_s() >= drain_end))
 			break;
 		pr = poll(&p, 1, exited ? 0 : 100);
 		if (pr < 0 && errno == EINTR)
@@ -614,13 +608,13 @@ int agent_build(int chan, wire_reader *rd, const job *j, const agent_signer *sig
 
 	for (size_t i = 0; i < j->n_steps && !strcmp(status, "success"); i++) {
 		char *const argv[] = { "/bin/sh", "-ec", j->steps[i].run, NULL };
-		double t0 = now_s();
+		double t0 = proc_now_s();
 		send_log(chan, "==> [%zu/%zu] %s\n", i + 1, j->n_steps, j->steps[i].name);
 		r = run_streamed(chan, j, tree, argv, err);
 		if (r < 0)
 			goto out;
 		json_array_append_new(steps, json_pack("{s:s, s:i, s:f}", "name", j->steps[i].name, "exit_code", r,
-						       "seconds", (double)(long)((now_s() - t0) * 1000) / 1000));
+						       "seconds", (double)(long)((proc_now_s() - t0) * 1000) / 1000));
 		if (r != 0) {
 			if (asprintf(&msg, "steps[%zu] (%s) exited with status %d", i, j->steps[i].name, r) < 0)
 				msg = NULL;

@@ -1,35 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The scratch disk is encrypted with a random key generated here and never
  * stored: the host sees only ciphertext, and the data dies with the VM. */
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "proc.h"
 
 #define SCRATCH_TMP AGENT_BUILD_DIR "/tmp"
 #define SCRATCH_HOME AGENT_BUILD_DIR "/home"
-
-extern char **environ;
-
-int agent_spawn(char *const argv[], sb_err **err)
-{
-	pid_t pid;
-	int status, r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-
-	if (r != 0)
-		return sb_err_sys(err, r, "%s", argv[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return sb_err_sys(err, errno, "waitpid %s", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return sb_err_set(err, EIO, "%s failed (status 0x%x)", argv[0], status);
-	return 0;
-}
 
 /* The build's temporary and home folders live on the scratch disk, not in
  * the tmpfs mounts /init made: a step filling RAM-backed tmpfs deadlocks the
@@ -68,9 +50,9 @@ int agent_scratch_setup(sb_err **err)
 				    NULL };
 	int r;
 
-	if ((r = agent_spawn(open_argv, err)) < 0)
+	if ((r = proc_run(open_argv, err)) < 0)
 		return sb_err_wrap(err, "scratch disk encryption");
-	if ((r = agent_spawn(mkfs_argv, err)) < 0)
+	if ((r = proc_run(mkfs_argv, err)) < 0)
 		return sb_err_wrap(err, "scratch disk filesystem");
 	mkdir(AGENT_BUILD_DIR, 0755);
 	if (mount("/dev/mapper/" AGENT_SCRATCH_DM, AGENT_BUILD_DIR, "ext4", MS_NODEV | MS_NOSUID,
@@ -88,5 +70,5 @@ void agent_scratch_teardown(void)
 	for (size_t i = 0; i < ELEMENTSOF(temp_binds); i++)
 		umount2(temp_binds[i].target, MNT_DETACH);
 	if (umount2(AGENT_BUILD_DIR, MNT_DETACH) == 0)
-		agent_spawn(close_argv, NULL);
+		proc_run(close_argv, NULL);
 }

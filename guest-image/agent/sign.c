@@ -27,6 +27,7 @@
 #include "config.h"
 #include "evidence.h"
 #include "hexutil.h"
+#include "jsonutil.h"
 
 struct agent_signer {
 	EVP_PKEY *key;
@@ -145,13 +146,6 @@ int agent_signer_attest(agent_signer *s, const agent_attester *att, const job *j
 	return 0;
 }
 
-static json_t *hexj(const void *b, size_t n)
-{
-	char h[2 * 64 + 1];
-	hex_encode(b, n, h);
-	return json_string(h);
-}
-
 /* "snpbuild.verity=<hash>" from the kernel command line, which the SNP
  * launch measurement covers (kernel-hashes). */
 static json_t *guest_image_dependency(void)
@@ -176,7 +170,7 @@ static json_t *guest_image_dependency(void)
 		if (!strncmp(tok, "snpbuild.verity=", 16))
 			json_object_set_new(ann, "verityRootHash", json_string(tok + 16));
 	return json_pack("{s:s, s:s, s:{s:o}, s:o}", "name", "guest-image", "uri", "snpbuild:guest-image/cmdline",
-			 "digest", "sha256", hexj(md, SHA256_LEN), "annotations", ann);
+			 "digest", "sha256", json_hex(md, SHA256_LEN), "annotations", ann);
 }
 
 char *agent_provenance_statement(const agent_signer *s, const job *j, const agent_subject *subs, size_t n_subs,
@@ -193,7 +187,7 @@ char *agent_provenance_statement(const agent_signer *s, const job *j, const agen
 	}
 	for (size_t i = 0; i < n_subs; i++)
 		json_array_append_new(subjects, json_pack("{s:s, s:{s:o}}", "name", subs[i].name, "digest", "sha256",
-							  hexj(subs[i].sha256, SHA256_LEN)));
+							  json_hex(subs[i].sha256, SHA256_LEN)));
 	jobj = json_loadb((const char *)j->raw, j->raw_len, JSON_REJECT_DUPLICATES, NULL);
 	b64 = malloc(4 * ((j->raw_len + 2) / 3) + 1);
 	if (!jobj || !b64) {
@@ -206,19 +200,19 @@ char *agent_provenance_statement(const agent_signer *s, const job *j, const agen
 
 	internal = json_pack("{s:s, s:b, s:s, s:o, s:s}", "tee", job_tee_name(j->tee), "insecureDevMode",
 			     j->tee == JOB_TEE_NONE, "attester", s->report ? s->attester : "none", "reportData",
-			     hexj(s->report_data, EVIDENCE_REPORT_DATA_LEN), "agent", "snpbuild-agent " SNPBUILD_VERSION);
+			     json_hex(s->report_data, EVIDENCE_REPORT_DATA_LEN), "agent", "snpbuild-agent " SNPBUILD_VERSION);
 	if (s->report) {
 		json_object_set_new(internal, "launchMeasurement",
-				    hexj(s->report + EVIDENCE_REPORT_OFF_MEASUREMENT, SHA384_LEN));
-		json_object_set_new(internal, "hostData", hexj(s->report + EVIDENCE_REPORT_OFF_HOST_DATA, SHA256_LEN));
+				    json_hex(s->report + EVIDENCE_REPORT_OFF_MEASUREMENT, SHA384_LEN));
+		json_object_set_new(internal, "hostData", json_hex(s->report + EVIDENCE_REPORT_OFF_HOST_DATA, SHA256_LEN));
 	}
 	deps = json_pack("[{s:s, s:s, s:{s:o}}, o]", "name", "source", "uri", "snpbuild:source", "digest", "sha256",
-			 hexj(source_sha256, SHA256_LEN), guest_image_dependency());
+			 json_hex(source_sha256, SHA256_LEN), guest_image_dependency());
 
 	st = json_pack("{s:s, s:o, s:s, s:{s:{s:s, s:{s:o, s:{s:o, s:s}}, s:o, s:o}, s:{s:{s:s}, s:{s:s, s:s, s:s}}}}",
 		       "_type", EVIDENCE_STATEMENT_TYPE, "subject", subjects, "predicateType", EVIDENCE_PREDICATE_TYPE,
 		       "predicate", "buildDefinition", "buildType", EVIDENCE_BUILD_TYPE, "externalParameters", "job",
-		       jobj, "jobDescriptor", "sha256", hexj(j->digest, SHA256_LEN), "base64", b64,
+		       jobj, "jobDescriptor", "sha256", json_hex(j->digest, SHA256_LEN), "base64", b64,
 		       "internalParameters", internal, "resolvedDependencies", deps, "runDetails", "builder", "id",
 		       EVIDENCE_BUILDER_ID, "metadata", "invocationId", s->invocation_id, "startedOn", s->started_on,
 		       "finishedOn", finished_on);

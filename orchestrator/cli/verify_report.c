@@ -11,6 +11,7 @@
 #include "attest.h"
 #include "cli.h"
 #include "hexutil.h"
+#include "jsonutil.h"
 
 static void usage(FILE *f)
 {
@@ -112,13 +113,6 @@ static int hex_arg(const char *opt, const char *s, uint8_t *out, size_t len, boo
 	return 0;
 }
 
-static json_t *hexj(const uint8_t *b, size_t n)
-{
-	char buf[2 * 128 + 1];
-	hex_encode(b, n, buf);
-	return json_string(buf);
-}
-
 static json_t *u64j(uint64_t v)
 {
 	char buf[32];
@@ -167,8 +161,8 @@ static json_t *report_json(const struct attest_report *r, enum attest_product p)
 		snprintf(abi, sizeof(abi), "%u.%u", (unsigned)(r->policy >> 8) & 0xff, (unsigned)r->policy & 0xff);
 		json_object_set_new(o, "policy_abi_min", json_string(abi));
 	}
-	json_object_set_new(o, "family_id", hexj(r->family_id, 16));
-	json_object_set_new(o, "image_id", hexj(r->image_id, 16));
+	json_object_set_new(o, "family_id", json_hex(r->family_id, 16));
+	json_object_set_new(o, "image_id", json_hex(r->image_id, 16));
 	json_object_set_new(o, "vmpl", json_integer(r->vmpl));
 	json_object_set_new(o, "signature_algo", json_integer(r->signature_algo));
 	json_object_set_new(o, "current_tcb", tcbj(r->current_tcb, p));
@@ -177,20 +171,20 @@ static json_t *report_json(const struct attest_report *r, enum attest_product p)
 	json_object_set_new(o, "author_key_en", json_integer(r->author_key_en));
 	json_object_set_new(o, "mask_chip_key", json_integer(r->mask_chip_key));
 	json_object_set_new(o, "signing_key", json_integer(r->signing_key));
-	json_object_set_new(o, "report_data", hexj(r->report_data, 64));
-	json_object_set_new(o, "measurement", hexj(r->measurement, 48));
-	json_object_set_new(o, "host_data", hexj(r->host_data, 32));
-	json_object_set_new(o, "id_key_digest", hexj(r->id_key_digest, 48));
-	json_object_set_new(o, "author_key_digest", hexj(r->author_key_digest, 48));
-	json_object_set_new(o, "report_id", hexj(r->report_id, 32));
-	json_object_set_new(o, "report_id_ma", hexj(r->report_id_ma, 32));
+	json_object_set_new(o, "report_data", json_hex(r->report_data, 64));
+	json_object_set_new(o, "measurement", json_hex(r->measurement, 48));
+	json_object_set_new(o, "host_data", json_hex(r->host_data, 32));
+	json_object_set_new(o, "id_key_digest", json_hex(r->id_key_digest, 48));
+	json_object_set_new(o, "author_key_digest", json_hex(r->author_key_digest, 48));
+	json_object_set_new(o, "report_id", json_hex(r->report_id, 32));
+	json_object_set_new(o, "report_id_ma", json_hex(r->report_id_ma, 32));
 	json_object_set_new(o, "reported_tcb", tcbj(r->reported_tcb, p));
 	if (r->has_cpuid) {
 		json_object_set_new(o, "cpuid_fam_id", json_integer(r->cpuid_fam_id));
 		json_object_set_new(o, "cpuid_mod_id", json_integer(r->cpuid_mod_id));
 		json_object_set_new(o, "cpuid_step", json_integer(r->cpuid_step));
 	}
-	json_object_set_new(o, "chip_id", hexj(r->chip_id, 64));
+	json_object_set_new(o, "chip_id", json_hex(r->chip_id, 64));
 	json_object_set_new(o, "committed_tcb", tcbj(r->committed_tcb, p));
 	json_object_set_new(o, "current_version", verj(r->current_major, r->current_minor, r->current_build));
 	json_object_set_new(o, "committed_version", verj(r->committed_major, r->committed_minor, r->committed_build));
@@ -199,8 +193,8 @@ static json_t *report_json(const struct attest_report *r, enum attest_product p)
 		json_object_set_new(o, "launch_mit_vector", u64j(r->launch_mit_vector));
 		json_object_set_new(o, "current_mit_vector", u64j(r->current_mit_vector));
 	}
-	json_object_set_new(o, "signature_r", hexj(r->sig_r, 72));
-	json_object_set_new(o, "signature_s", hexj(r->sig_s, 72));
+	json_object_set_new(o, "signature_r", json_hex(r->sig_r, 72));
+	json_object_set_new(o, "signature_s", json_hex(r->sig_s, 72));
 	return o;
 }
 
@@ -217,7 +211,7 @@ static json_t *ext_json(const struct attest_cert_ext *e)
 		if (e->has_spl[i])
 			json_object_set_new(o, spl_names[i], json_integer(e->spl[i]));
 	if (e->hwid_len)
-		json_object_set_new(o, "hwID", hexj(e->hwid, e->hwid_len));
+		json_object_set_new(o, "hwID", json_hex(e->hwid, e->hwid_len));
 	if (e->csp_id[0])
 		json_object_set_new(o, "cspID", json_string(e->csp_id));
 	return o;

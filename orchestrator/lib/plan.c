@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hexutil.h"
+#include "jsonutil.h"
 #include "wire.h"
 
 const char *plan_transport_name(enum plan_transport t)
@@ -470,15 +471,6 @@ int plan_sign_id_block(plan *p, const plan_id_opts *o, sb_err **err)
 
 /* --- JSON -------------------------------------------------------------------------- */
 
-static json_t *hexj(const void *buf, size_t len)
-{
-	char s[2 * MEASURE_ID_BLOCK_LEN + 1];
-	if (len > MEASURE_ID_BLOCK_LEN)
-		return json_null();
-	hex_encode(buf, len, s);
-	return json_string(s);
-}
-
 static json_t *strj(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -495,16 +487,16 @@ int plan_json(const plan *p, json_t **ret, sb_err **err)
 	json_object_set_new(o, "domain_name", strj(p->domain_name));
 	json_object_set_new(o, "domain_type", strj(p->domain_type));
 	json_object_set_new(o, "firmware", strj(p->firmware));
-	json_object_set_new(o, "kernel", json_pack("{s:s, s:o}", "path", p->kernel, "sha256", hexj(p->kernel_sha256, SHA256_LEN)));
-	json_object_set_new(o, "initrd", json_pack("{s:s, s:o}", "path", p->initrd, "sha256", hexj(p->initrd_sha256, SHA256_LEN)));
+	json_object_set_new(o, "kernel", json_pack("{s:s, s:o}", "path", p->kernel, "sha256", json_hex(p->kernel_sha256, SHA256_LEN)));
+	json_object_set_new(o, "initrd", json_pack("{s:s, s:o}", "path", p->initrd, "sha256", json_hex(p->initrd_sha256, SHA256_LEN)));
 	json_object_set_new(o, "cmdline", strj(p->cmdline));
 	json_object_set_new(o, "rootfs", strj(p->rootfs));
-	json_object_set_new(o, "image_manifest_sha256", hexj(p->image_manifest_sha256, SHA256_LEN));
+	json_object_set_new(o, "image_manifest_sha256", json_hex(p->image_manifest_sha256, SHA256_LEN));
 	json_object_set_new(o, "vcpus", json_integer(p->vcpus));
 	json_object_set_new(o, "vcpu_type", strj(p->cpu_model));
 	json_object_set_new(o, "memory_mib", json_integer(p->memory_mib));
 	json_object_set_new(o, "disk_bytes", json_integer((json_int_t)p->disk_bytes));
-	json_object_set_new(o, "host_data", hexj(p->host_data, SHA256_LEN));
+	json_object_set_new(o, "host_data", json_hex(p->host_data, SHA256_LEN));
 	json_object_set_new(o, "transport", json_string(plan_transport_name(p->transport)));
 	json_object_set_new(o, "transport_reason", strj(p->transport_reason));
 	if (p->tee == JOB_TEE_SNP) {
@@ -524,7 +516,7 @@ int plan_json(const plan *p, json_t **ret, sb_err **err)
 		json_object_set_new(o, "cbitpos", json_integer(p->cbitpos));
 		json_object_set_new(o, "reduced_phys_bits", json_integer(p->reduced_phys_bits));
 		json_object_set_new(o, "cbitpos_source", strj(p->cbitpos_source));
-		json_object_set_new(o, "measurement", hexj(ex.measurement, MEASURE_LD_LEN));
+		json_object_set_new(o, "measurement", json_hex(ex.measurement, MEASURE_LD_LEN));
 		r = measure_record_json(&res, p->cpu_model, p->cmdline, &rec, err);
 		if (r < 0) {
 			json_decref(o);

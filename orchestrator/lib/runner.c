@@ -22,8 +22,10 @@
 #include "disk.h"
 #include "hexutil.h"
 #include "image.h"
+#include "jsonutil.h"
 #include "host.h"
 #include "plan.h"
+#include "proc.h"
 #include "prov.h"
 #include "source.h"
 #include "store.h"
@@ -51,13 +53,6 @@ void runner_result_clear(runner_result *r)
 	free(r->out_dir);
 	free(r->message);
 	*r = (runner_result){ 0 };
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void iso8601(char out[32])
@@ -161,7 +156,7 @@ static void phase_end(struct run *r)
 {
 	if (!r->phase)
 		return;
-	double d = now_s() - r->phase_t0;
+	double d = proc_now_s() - r->phase_t0;
 	json_object_set_new(r->phases, r->phase, json_real((double)(long)(d * 1000) / 1000));
 	/* The phase that was running when the run failed says so; destroy always runs. */
 	const char *outcome = r->message && strcmp(r->phase, "destroy") ? runner_status_name(r->status) : NULL;
@@ -174,7 +169,7 @@ static void phase(struct run *r, const char *name)
 {
 	phase_end(r);
 	r->phase = name;
-	r->phase_t0 = now_s();
+	r->phase_t0 = proc_now_s();
 	if (r->ev && r->ev->phase_begin)
 		r->ev->phase_begin(r->ev->ud, name);
 }
@@ -190,9 +185,9 @@ static int wait_io_events(struct run *r, int fd, short events, int timeout_ms)
 	struct pollfd p[2];
 	int n = 0, rc;
 
-	if (now_s() >= r->deadline)
+	if (proc_now_s() >= r->deadline)
 		return fail(r, RUNNER_TIMEOUT, "the job ran past its timeout of %u s", r->j->timeout_s);
-	if (r->boot_deadline > 0 && now_s() >= r->boot_deadline)
+	if (r->boot_deadline > 0 && proc_now_s() >= r->boot_deadline)
 		return fail(r, RUNNER_INFRA,
 			    "the guest agent did not start within %d s of boot (the kernel or firmware hangs? see "
 			    "console.log)", BOOT_GRACE_S);
@@ -211,8 +206,8 @@ static int wait_io_events(struct run *r, int fd, short events, int timeout_ms)
 				    sigabbrev_np((int)si.ssi_signo) ? sigabbrev_np((int)si.ssi_signo) : "?");
 		return fail(r, RUNNER_INTERRUPTED, "interrupted; the VM was destroyed");
 	}
-	if (now_s() - r->last_alive_check >= 1.0 && r->dom) {
-		r->last_alive_check = now_s();
+	if (proc_now_s() - r->last_alive_check >= 1.0 && r->dom) {
+		r->last_alive_check = proc_now_s();
 		if (vm_is_active(r->dom) == 0)
 			r->guest_gone = true;
 	}
@@ -610,13 +605,6 @@ static int converse(struct run *r)
 
 /* --- output ----------------------------------------------------------------- */
 
-static json_t *hexj(const uint8_t *b)
-{
-	char h[SHA256_HEX_LEN];
-	hex_encode(b, SHA256_LEN, h);
-	return json_string(h);
-}
-
 static json_t *evidence_file(const struct run *r, enum wire_evidence_kind kind, const char *path)
 {
 	return (r->evidence_seen & (1u << kind)) ? json_string(path) : json_null();
@@ -663,19 +651,19 @@ static void write_result(struct run *r)
 		json_object_set_new(o, "message", json_string(r->message));
 	json_object_set_new(o, "tee", json_string(job_tee_name(r->j->tee)));
 	json_object_set_new(o, "insecure_dev_mode", json_boolean(r->j->tee == JOB_TEE_NONE));
-	json_object_set_new(o, "job_sha256", hexj(r->j->digest));
-	json_object_set_new(o, "host_data", hexj(r->j->digest));
+	json_object_set_new(o, "job_sha256", json_hex(r->j->digest, SHA256_LEN));
+	json_object_set_new(o, "host_data", json_hex(r->j->digest, SHA256_LEN));
 	if (r->src)
 		json_object_set_new(o, "source", json_pack("{s:s, s:o, s:I, s:b}", "path", r->j->source_path,
-							    "sha256", hexj(r->src->sha256), "size",
+							    "sha256", json_hex(r->src->sha256, SHA256_LEN), "size",
 							    (json_int_t)r->src->size, "packed_from_directory",
 							    r->j->source_is_dir));
 	if (r->img)
 		json_object_set_new(o, "guest_image",
 				    json_pack("{s:o, s:o, s:o, s:s, s:s}", "manifest_sha256",
-					      hexj(r->img->manifest_sha256), "kernel_sha256",
-					      hexj(r->pl ? r->pl->kernel_sha256 : r->img->kernel.sha256), "initrd_sha256",
-					      hexj(r->img->initrd.sha256), "cmdline", r->img->cmdline, "verity_roothash",
+					      json_hex(r->img->manifest_sha256, SHA256_LEN), "kernel_sha256",
+					      json_hex(r->pl ? r->pl->kernel_sha256 : r->img->kernel.sha256, SHA256_LEN), "initrd_sha256",
+					      json_hex(r->img->initrd.sha256, SHA256_LEN), "cmdline", r->img->cmdline, "verity_roothash",
 					      r->img->verity_roothash));
 	if (r->pl)
 		json_object_set_new(o, "vm",
@@ -691,7 +679,7 @@ static void write_result(struct run *r)
 	for (size_t i = 0; i < store_n_artifacts(r->st); i++) {
 		const store_artifact *a = store_artifact_at(r->st, i);
 		json_array_append_new(arts, json_pack("{s:s, s:o, s:o, s:I, s:b}", "name", a->name, "sha256",
-						      hexj(a->sha256), "guest_sha256", hexj(a->guest_sha256), "size",
+						      json_hex(a->sha256, SHA256_LEN), "guest_sha256", json_hex(a->guest_sha256, SHA256_LEN), "size",
 						      (json_int_t)a->size, "executable", a->executable));
 	}
 	json_object_set_new(o, "artifacts", arts);
@@ -869,11 +857,11 @@ static int run_inner(struct run *r)
 	phase(r, "boot");
 	if (plan_domain_xml(r->pl, &xml, &e) < 0)
 		return fail_err(r, RUNNER_INFRA, e);
-	r->deadline = now_s() + r->j->timeout_s;
+	r->deadline = proc_now_s() + r->j->timeout_s;
 	if (vm_start(r->conn, xml, &r->dom, &e) < 0)
 		return fail_err(r, RUNNER_INFRA, e);
-	r->last_alive_check = now_s();
-	r->boot_deadline = now_s() + BOOT_GRACE_S;
+	r->last_alive_check = proc_now_s();
+	r->boot_deadline = proc_now_s() + BOOT_GRACE_S;
 	if (connect_channel(r) < 0 || await_hello(r) < 0)
 		return -1;
 
@@ -893,7 +881,7 @@ int runner_run(const job *j, const runner_opts *o, const runner_events *ev, runn
 	wire_reader_init(&r.rd, WIRE_MAX_PAYLOAD);
 	r.phases = json_object();
 	iso8601(r.started_at);
-	r.deadline = now_s() + j->timeout_s + 3600;
+	r.deadline = proc_now_s() + j->timeout_s + 3600;
 	r.job_id = runner_new_job_id(j->name);
 	if (!r.job_id)
 		fail(&r, RUNNER_INFRA, "cannot generate a job id");

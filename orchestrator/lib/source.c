@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "source.h"
 
-#include <signal.h>
 #include <ftw.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "hexutil.h"
-
-extern char **environ;
+#include "proc.h"
 
 void source_free(source *s)
 {
@@ -28,26 +24,8 @@ static int pack_dir(const char *dir, const char *out, sb_err **err)
 {
 	char *const argv[] = { "tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
 			       "--format=gnu", "-C", (char *)dir, "-cf", (char *)out, ".", NULL };
-	posix_spawnattr_t attr;
-	sigset_t none;
-	pid_t pid;
-	int status, r;
 
-	/* tar must not inherit the caller's blocked SIGINT/SIGTERM (a signalfd). */
-	sigemptyset(&none);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-	r = posix_spawnp(&pid, "tar", NULL, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	if (r != 0)
-		return sb_err_sys(err, r, "packing %s with tar", dir);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return sb_err_sys(err, errno, "waiting for tar");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return sb_err_set(err, EIO, "packing %s with tar failed (status %d)", dir, status);
-	return 0;
+	return proc_run(argv, err) < 0 ? sb_err_wrap(err, "packing %s", dir) : 0;
 }
 
 static __thread const char *special_found;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "hexutil.h"
+#include "proc.h"
 #include "wire.h"
 
 struct store {
@@ -162,21 +163,6 @@ void store_free(store *s)
 	free(s);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 bool store_log_truncated(const store *s)
 {
 	return s->log_truncated;
@@ -191,10 +177,10 @@ int store_log(store *s, const void *buf, size_t len, sb_err **err)
 	if (s->log_bytes + len > s->max_log) {
 		static const char note[] = "\n[snpbuild: log truncated: the build wrote more than the log limit]\n";
 		s->log_truncated = true;
-		write_all(s->logfd, note, sizeof(note) - 1);
+		proc_write_all(s->logfd, note, sizeof(note) - 1);
 		return 0;
 	}
-	if ((r = write_all(s->logfd, buf, len)) < 0)
+	if ((r = proc_write_all(s->logfd, buf, len)) < 0)
 		return sb_err_sys(err, -r, "%s/log.txt", s->dir);
 	s->log_bytes += len;
 	return 0;
@@ -263,7 +249,7 @@ int store_artifact_data(store *s, const void *buf, size_t len, sb_err **err)
 	if (len > s->asize - s->agot)
 		return sb_err_set(err, EPROTO, "artifact '%s': more data than the announced %llu bytes", s->aname,
 				  (unsigned long long)s->asize);
-	if ((r = write_all(s->afd, buf, len)) < 0)
+	if ((r = proc_write_all(s->afd, buf, len)) < 0)
 		return sb_err_sys(err, -r, "%s/%s", s->dir, s->atmp);
 	EVP_DigestUpdate(s->actx, buf, len);
 	s->agot += len;
@@ -332,7 +318,7 @@ static int write_file_at(int dirfd, const char *shown, const char *name, const v
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return sb_err_sys(err, errno, "%s/%s", shown, tmp);
-	if ((r = write_all(fd, buf, len)) < 0 || fsync(fd) < 0) {
+	if ((r = proc_write_all(fd, buf, len)) < 0 || fsync(fd) < 0) {
 		unlinkat(dirfd, tmp, 0);
 		return sb_err_sys(err, r < 0 ? -r : errno, "%s/%s", shown, tmp);
 	}

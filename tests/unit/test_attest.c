@@ -25,6 +25,7 @@
 #include "cursor.h"
 #include "digest.h"
 #include "hexutil.h"
+#include "testutil.h"
 
 static char fixtures[1024];
 static char roots_dir[1100];
@@ -981,12 +982,7 @@ static void test_kds(void **state)
 	sb_err_freep(&err);
 
 	unlink(path);
-	{
-		/* clean up the tree we made */
-		char cmd[4200];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
-		assert_int_equal(system(cmd), 0);
-	}
+	assert_int_equal(test_rm_rf(tmpl), 0); /* the tree we made */
 	X509_free(gsg);
 }
 

@@ -13,6 +13,7 @@
 
 #include "hexutil.h"
 #include "job.h"
+#include "testutil.h"
 
 static char tmpdir[] = "/tmp/snpbuild-test-job-XXXXXX";
 
@@ -45,9 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
+	return test_rm_rf(tmpdir);
 }
 
 static int parse(const char *text, size_t len, job **ret, char **ret_msg)

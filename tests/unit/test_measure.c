@@ -22,23 +22,11 @@
 #include "digest.h"
 #include "hexutil.h"
 #include "measure.h"
-
-static const char *fixtures(void)
-{
-	const char *f = getenv("SNPBUILD_FIXTURES");
-	return f ? f : SNPBUILD_FIXTURES;
-}
-
-static char *fixture_path(const char *rel)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", fixtures(), rel) > 0);
-	return p;
-}
+#include "testutil.h"
 
 static json_t *load_json(const char *rel)
 {
-	_cleanup_free_ char *p = fixture_path(rel);
+	_cleanup_free_ char *p = test_fixture_path(rel);
 	json_error_t jerr;
 	json_t *j = json_load_file(p, 0, &jerr);
 	if (!j)
@@ -127,7 +115,7 @@ static void upstream_vectors(void **state)
 		snprintf(sigtxt, sizeof(sigtxt), "0x%x", s);
 		assert_string_equal(sigtxt, json_string_value(json_object_get(a, "vcpu_sig_value")));
 
-		ovmf_path = fixture_path("snp/sev-snp-measure/");
+		ovmf_path = test_fixture_path("snp/sev-snp-measure/");
 		ovmf_path = realloc(ovmf_path, strlen(ovmf_path) + strlen(ovmf) + 1);
 		strcat(ovmf_path, strrchr(ovmf, '/') + 1);
 		in.ovmf_path = ovmf_path;
@@ -173,13 +161,13 @@ struct gen_ctx {
 static const char *input_path(struct gen_ctx *g, const char *id, char **owned)
 {
 	if (!strcmp(id, "sev-snp-measure-ovmf_AmdSev_suffix"))
-		return *owned = fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
+		return *owned = test_fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
 	if (!strcmp(id, "sev-snp-measure-ovmf_OvmfX64_suffix"))
-		return *owned = fixture_path("snp/sev-snp-measure/ovmf_OvmfX64_suffix.bin");
+		return *owned = test_fixture_path("snp/sev-snp-measure/ovmf_OvmfX64_suffix.bin");
 	if (!strcmp(id, "fake-kernel.bin"))
-		return *owned = fixture_path("snp/generated/fake-kernel.bin");
+		return *owned = test_fixture_path("snp/generated/fake-kernel.bin");
 	if (!strcmp(id, "tiny-initrd.cpio"))
-		return *owned = fixture_path("snp/generated/tiny-initrd.cpio");
+		return *owned = test_fixture_path("snp/generated/tiny-initrd.cpio");
 	if (!strcmp(id, "debian12-ovmf-2022.11-6+deb12u2")) {
 		if (!g->deb12)
 			g->deb12 = deb12_ovmf();
@@ -440,7 +428,7 @@ struct fw {
 
 static struct fw amdsev(void)
 {
-	_cleanup_free_ char *p = fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
+	_cleanup_free_ char *p = test_fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
 	struct fw f;
 	f.data = read_all(p, &f.len);
 	f.meta = memmem(f.data, f.len, "ASEV", 4);
@@ -560,8 +548,8 @@ static void bad_firmware(void **state)
 static void bad_launch(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *amd = fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
-	_cleanup_free_ char *x64 = fixture_path("snp/sev-snp-measure/ovmf_OvmfX64_suffix.bin");
+	_cleanup_free_ char *amd = test_fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
+	_cleanup_free_ char *x64 = test_fixture_path("snp/sev-snp-measure/ovmf_OvmfX64_suffix.bin");
 	struct measure_input ok = { .ovmf_path = amd, .vcpus = 1, .vcpu_type = { .name = "EPYC-v4" },
 				    .guest_features = 1 };
 	struct measure_input in;

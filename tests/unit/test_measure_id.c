@@ -27,6 +27,7 @@
 #include "hexutil.h"
 #include "internal.h"
 #include "measure.h"
+#include "testutil.h"
 
 /* The debkernel vector: AmdSev suffix, Debian kernel by digest, tiny initrd, 4 x EPYC-Milan, 0x21. */
 #define DEBKERNEL_SHA256 "d8808aa4ca188560da1e6d749dcb930c87a5fd8b11ebff1f3fa6d728af35203d"
@@ -36,25 +37,10 @@
 
 static char tmpdir[] = "/tmp/test-measure-XXXXXX";
 
-static char *fixture_path(const char *rel)
-{
-	const char *f = getenv("SNPBUILD_FIXTURES");
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", f ? f : SNPBUILD_FIXTURES, rel) > 0);
-	return p;
-}
-
-static char *tmp_path(const char *name)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", tmpdir, name) > 0);
-	return p;
-}
-
 static EVP_PKEY *new_key(const char *curve, const char *file)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
-	_cleanup_free_ char *p = tmp_path(file);
+	_cleanup_free_ char *p = test_path(tmpdir, file);
 	FILE *f = fopen(p, "w");
 	assert_non_null(k);
 	assert_non_null(f);
@@ -120,7 +106,7 @@ static void id_auth_signs(void **state)
 	(void)state;
 	EVP_PKEY *idk = new_key("P-384", "id.pem"), *auk = new_key("P-384", "author.pem");
 	EVP_PKEY *lid = NULL, *lau = NULL;
-	_cleanup_free_ char *idp = tmp_path("id.pem"), *aup = tmp_path("author.pem");
+	_cleanup_free_ char *idp = test_path(tmpdir, "id.pem"), *aup = test_path(tmpdir, "author.pem");
 	struct measure_id_block_params p = { .policy = 0x30000, .guest_svn = 7 };
 	uint8_t block[MEASURE_ID_BLOCK_LEN], auth[MEASURE_ID_AUTH_LEN], kd[48], want[48];
 	unsigned int n = 48;
@@ -193,7 +179,7 @@ static void id_auth_zero_bytes(void **state)
 
 	/* and real signatures whose r or s is shorter than 48 bytes still verify */
 	EVP_PKEY *k = new_key("P-384", "short.pem"), *lk = NULL;
-	_cleanup_free_ char *kp = tmp_path("short.pem");
+	_cleanup_free_ char *kp = test_path(tmpdir, "short.pem");
 	sb_err *err = NULL;
 	struct measure_id_block_params p = { .policy = 0x30000 };
 	uint8_t block[MEASURE_ID_BLOCK_LEN], auth[MEASURE_ID_AUTH_LEN];
@@ -220,7 +206,7 @@ static void id_key_must_be_p384(void **state)
 {
 	(void)state;
 	EVP_PKEY *k = new_key("P-256", "p256.pem"), *l = NULL;
-	_cleanup_free_ char *p = tmp_path("p256.pem");
+	_cleanup_free_ char *p = test_path(tmpdir, "p256.pem");
 	sb_err *err = NULL;
 	assert_true(measure_idblock_load_key(p, &l, &err) < 0);
 	assert_non_null(strstr(err->msg, "P-384"));
@@ -260,8 +246,8 @@ static void assert_same_result(const struct measure_result *a, const struct meas
 static void record_roundtrip(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *ovmf = fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
-	_cleanup_free_ char *initrd = fixture_path("snp/generated/tiny-initrd.cpio");
+	_cleanup_free_ char *ovmf = test_fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
+	_cleanup_free_ char *initrd = test_fixture_path("snp/generated/tiny-initrd.cpio");
 	struct measure_input in;
 	struct measure_result a, b;
 	json_t *rec = NULL;
@@ -287,9 +273,9 @@ static void record_roundtrip(void **state)
 static void cache_memory_and_disk(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *ovmf = fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
-	_cleanup_free_ char *initrd = fixture_path("snp/generated/tiny-initrd.cpio");
-	_cleanup_free_ char *file = tmp_path("cache.json");
+	_cleanup_free_ char *ovmf = test_fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
+	_cleanup_free_ char *initrd = test_fixture_path("snp/generated/tiny-initrd.cpio");
+	_cleanup_free_ char *file = test_path(tmpdir, "cache.json");
 	measure_cache_t *c = NULL;
 	struct measure_input in;
 	struct measure_result a, b, direct;
@@ -362,10 +348,10 @@ static void write_text(const char *path, const char *text)
 static void image_manifest(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *ovmf = fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
-	_cleanup_free_ char *initrd = fixture_path("snp/generated/tiny-initrd.cpio");
-	_cleanup_free_ char *dir = tmp_path("image"), *m = tmp_path("image/manifest.json");
-	_cleanup_free_ char *l1 = tmp_path("image/OVMF.fd"), *l2 = tmp_path("image/initrd.img");
+	_cleanup_free_ char *ovmf = test_fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
+	_cleanup_free_ char *initrd = test_fixture_path("snp/generated/tiny-initrd.cpio");
+	_cleanup_free_ char *dir = test_path(tmpdir, "image"), *m = test_path(tmpdir, "image/manifest.json");
+	_cleanup_free_ char *l1 = test_path(tmpdir, "image/OVMF.fd"), *l2 = test_path(tmpdir, "image/initrd.img");
 	measure_manifest_t *owner = NULL;
 	struct measure_input in;
 	struct measure_result res;
@@ -435,7 +421,7 @@ static int teardown(void **state)
 	(void)state;
 	const char *names[] = { "id.pem", "author.pem", "short.pem", "p256.pem" };
 	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-		_cleanup_free_ char *p = tmp_path(names[i]);
+		_cleanup_free_ char *p = test_path(tmpdir, names[i]);
 		unlink(p);
 	}
 	return rmdir(tmpdir);

@@ -31,6 +31,7 @@
 #include "job.h"
 #include "measure.h"
 #include "plan.h"
+#include "testutil.h"
 
 static char tmpdir[] = "/tmp/test-plan-XXXXXX";
 
@@ -39,24 +40,9 @@ static char tmpdir[] = "/tmp/test-plan-XXXXXX";
 	" \"steps\": [{\"run\": \"make\"}], \"artifacts\": [\"out\"],"                                     \
 	" \"resources\": {\"vcpus\": 2, \"memory_mib\": 2048}, \"tee\": \"snp\"}"
 
-static char *fixture_path(const char *rel)
-{
-	const char *f = getenv("SNPBUILD_FIXTURES");
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", f ? f : SNPBUILD_FIXTURES, rel) > 0);
-	return p;
-}
-
-static char *tmp_path(const char *name)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", tmpdir, name) > 0);
-	return p;
-}
-
 static char *write_tmp(const char *name, const void *buf, size_t len)
 {
-	char *p = tmp_path(name);
+	char *p = test_path(tmpdir, name);
 	FILE *f = fopen(p, "w");
 	assert_non_null(f);
 	assert_int_equal(fwrite(buf, 1, len, f), len);
@@ -66,7 +52,7 @@ static char *write_tmp(const char *name, const void *buf, size_t len)
 
 static char *amdsev(void)
 {
-	return fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
+	return test_fixture_path("snp/sev-snp-measure/ovmf_AmdSev_suffix.bin");
 }
 
 static void image_file_set(image_file *f, const char *name, const char *content)
@@ -85,14 +71,14 @@ static image *fake_image(const char *kernel, const char *initrd, const char *cmd
 
 	assert_non_null(img);
 	img->dir = strdup(tmpdir);
-	img->manifest_path = tmp_path("manifest.json");
+	img->manifest_path = test_path(tmpdir, "manifest.json");
 	snprintf(name, sizeof(name), "vmlinuz.%u", n);
 	image_file_set(&img->kernel, name, kernel);
 	snprintf(name, sizeof(name), "vmlinux.%u", n);
 	image_file_set(&img->kernel_pvh, name, "pvh-elf");
 	snprintf(name, sizeof(name), "initrd.%u", n++);
 	image_file_set(&img->initrd, name, initrd);
-	img->rootfs.path = tmp_path("rootfs.img");
+	img->rootfs.path = test_path(tmpdir, "rootfs.img");
 	img->cmdline = strdup(cmdline);
 	img->verity_roothash = strdup("00");
 	img->kernel_version = strdup("test");
@@ -202,7 +188,7 @@ static void test_plan_refuses(void **state)
 	_cleanup_job_ job *j = parse_job(JOB_SNP);
 	_cleanup_image_ image *img = fake_image("kernel", "initrd", "console=ttyS0");
 	_cleanup_free_ char *fw = amdsev();
-	_cleanup_free_ char *x64 = fixture_path("snp/sev-snp-measure/ovmf_OvmfX64_suffix.bin");
+	_cleanup_free_ char *x64 = test_fixture_path("snp/sev-snp-measure/ovmf_OvmfX64_suffix.bin");
 	_cleanup_free_ char *junk = write_tmp("junk.fd", "\0\0\0\0", 4);
 	sb_err *e = NULL;
 	plan *p = NULL;
@@ -267,7 +253,7 @@ static void test_firmware_check(void **state)
 {
 	(void)state;
 	_cleanup_free_ char *fw = amdsev();
-	_cleanup_free_ char *x64 = fixture_path("snp/sev-snp-measure/ovmf_OvmfX64_suffix.bin");
+	_cleanup_free_ char *x64 = test_fixture_path("snp/sev-snp-measure/ovmf_OvmfX64_suffix.bin");
 	sb_err *e = NULL;
 
 	assert_int_equal(host_check_firmware(fw, true, NULL), 0);
@@ -282,7 +268,7 @@ static void test_firmware_check(void **state)
 static EVP_PKEY *new_key(const char *file)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	_cleanup_free_ char *p = tmp_path(file);
+	_cleanup_free_ char *p = test_path(tmpdir, file);
 	FILE *f = fopen(p, "w");
 	assert_non_null(k);
 	assert_non_null(f);
@@ -296,8 +282,8 @@ static void test_snp_xml(void **state)
 	(void)state;
 	_cleanup_job_ job *j = parse_job(JOB_SNP);
 	_cleanup_image_ image *img = fake_image("kernel", "initrd", "console=ttyS0 quiet");
-	_cleanup_free_ char *fw = amdsev(), *xml = NULL, *hd = NULL, *idk = tmp_path("id.pem"),
-			   *authk = tmp_path("author.pem");
+	_cleanup_free_ char *fw = amdsev(), *xml = NULL, *hd = NULL, *idk = test_path(tmpdir, "id.pem"),
+			   *authk = test_path(tmpdir, "author.pem");
 	_cleanup_plan_ plan *p = NULL;
 	_cleanup_err_ sb_err *e = NULL;
 	uint8_t digest[SHA256_LEN];
@@ -395,7 +381,7 @@ static void test_id_block_given(void **state)
 	(void)state;
 	_cleanup_job_ job *j = parse_job(JOB_SNP);
 	_cleanup_image_ image *img = fake_image("kernel", "initrd", "console=ttyS0");
-	_cleanup_free_ char *fw = amdsev(), *idk = tmp_path("id2.pem");
+	_cleanup_free_ char *fw = amdsev(), *idk = test_path(tmpdir, "id2.pem");
 	_cleanup_plan_ plan *signer = NULL, *p = NULL, *other = NULL;
 	sb_err *e = NULL;
 	plan_opts o = base_opts(fw);
@@ -449,7 +435,7 @@ static void test_expected_against_vectors(void **state)
 		{ "tests/test_guest.py::test_snp_guest_feature_snp_only", "1", "console=ttyS0 loglevel=7" },
 		{ "tests/test_guest.py::test_snp_with_multiple_vcpus_feature_snp_only", "4", "" },
 	};
-	_cleanup_free_ char *vpath = fixture_path("snp/sev-snp-measure/upstream-test-vectors.json");
+	_cleanup_free_ char *vpath = test_fixture_path("snp/sev-snp-measure/upstream-test-vectors.json");
 	_cleanup_free_ char *fw = amdsev();
 	json_t *root = json_load_file(vpath, 0, NULL), *v;
 	size_t i;
@@ -794,10 +780,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	_cleanup_free_ char *cmd = NULL;
-	if (asprintf(&cmd, "rm -rf '%s'", tmpdir) > 0 && system(cmd) != 0)
-		return -1;
-	return 0;
+	return test_rm_rf(tmpdir);
 }
 
 int main(void)

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "hexutil.h"
 #include "prov.h"
+#include "testutil.h"
 
 static char root[] = "/tmp/snpbuild-test-prov-XXXXXX";
 static char fixtures[1024];
@@ -33,17 +34,14 @@ static const char job_snp[] = "{\"api_version\": \"snpbuild/v1\", \"name\": \"he
 static int setup(void **state)
 {
 	(void)state;
-	const char *f = getenv("SNPBUILD_FIXTURES");
-	snprintf(fixtures, sizeof(fixtures), "%s", f ? f : SNPBUILD_FIXTURES);
+	snprintf(fixtures, sizeof(fixtures), "%s", test_fixtures());
 	return mkdtemp(root) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	return system(cmd);
+	return test_rm_rf(root);
 }
 
 static void write_file(const char *dir, const char *name, const void *buf, size_t len)

@@ -14,6 +14,7 @@
 
 #include "digest.h"
 #include "store.h"
+#include "testutil.h"
 
 static char root[] = "/tmp/snpbuild-test-store-XXXXXX";
 static char *const patterns[] = { "build/libz.a", "dist/*.tar.gz", "minigzip" };
@@ -27,9 +28,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	return system(cmd);
+	return test_rm_rf(root);
 }
 
 /* Names of the files in dir, sorted, joined by spaces. */
